@@ -1,0 +1,8 @@
+/**
+ * @ferry/connectors: every bundled connector plugin. The worker builds its
+ * registry from `allPlugins`; tests may build their own from any subset.
+ */
+import type { ConnectorPlugin } from '@ferry/core';
+
+export const allPlugins: ConnectorPlugin<any>[] = [
+];
