@@ -1,6 +1,9 @@
 // Every service the stack knows, in start order. To add a service, write
 // services/<name>.mjs (default export: {name, port, address, up, down, status},
-// usually built with lib/managed.mjs) and list it here.
+// usually built with lib/managed.mjs) and list it here. A service with
+// `optIn: true` is started only when named.
 import kafka from './kafka.mjs';
+import postgres from './postgres.mjs';
+import redis from './redis.mjs';
 
-export const services = [kafka];
+export const services = [kafka, postgres, redis];
