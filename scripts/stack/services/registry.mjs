@@ -5,5 +5,7 @@
 import kafka from './kafka.mjs';
 import postgres from './postgres.mjs';
 import redis from './redis.mjs';
+import s3 from './s3.mjs';
+import kinesis from './kinesis.mjs';
 
-export const services = [kafka, postgres, redis];
+export const services = [kafka, postgres, redis, s3, kinesis];
