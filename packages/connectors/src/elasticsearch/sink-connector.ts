@@ -1,0 +1,110 @@
+import type {
+  ConnectorConfig,
+  ConnectorContext,
+  FieldErrors,
+  SinkConnector,
+  SinkConnectorPlugin,
+  SinkTask,
+  TaskConfig,
+} from '@ferry/core';
+import { detectServer } from './bulk-client.js';
+import { createBulkClient } from './clients.js';
+import { ElasticsearchSinkConfig, dataStreamName, type ElasticsearchSinkOptions } from './config.js';
+import { ElasticsearchSinkTask, clientOptions } from './sink-task.js';
+
+export const VERSION = '0.1.0';
+
+/** Checks that need the server: reachable, credentials accepted, product as configured, data stream templates. */
+export async function validateAgainstServer(cfg: ElasticsearchSinkOptions): Promise<FieldErrors> {
+  const errors: FieldErrors = {};
+  const opts = clientOptions(cfg);
+  let info;
+  try {
+    info = await detectServer(opts);
+  } catch (e) {
+    const err = e as { status?: number; message: string };
+    const field =
+      err.status === 401 || err.status === 403
+        ? cfg['connection.api.key']
+          ? 'connection.api.key'
+          : cfg['connection.username']
+            ? 'connection.password'
+            : 'connection.username'
+        : 'connection.url';
+    const why = err.status === 401 || err.status === 403 ? 'credentials refused' : 'cannot connect';
+    errors[field] = [`${why}: ${err.message}`];
+    return errors;
+  }
+  const wanted = cfg['server.type'];
+  if (wanted !== 'auto' && wanted !== info.product)
+    errors['server.type'] = [`server.type=${wanted} but ${cfg['connection.url'][0]} is ${info.product} ${info.version}`];
+  const major = Number(info.version.split('.')[0]);
+  if (info.product === 'elasticsearch' && major < 7)
+    errors['connection.url'] = [`Elasticsearch ${info.version} is too old: 7.14 or newer is supported`];
+
+  const dsType = cfg['data.stream.type'];
+  if (dsType !== 'none' && (cfg.topics ?? []).length > 0 && Object.keys(errors).length === 0) {
+    const client = createBulkClient(info.product, opts);
+    try {
+      for (const topic of cfg.topics ?? []) {
+        const name = dataStreamName(dsType, cfg['data.stream.dataset'] ?? '', topic);
+        try {
+          const r = await client.request<{ template?: { data_stream?: unknown }; data_stream?: unknown }>(
+            'POST',
+            `/_index_template/_simulate_index/${encodeURIComponent(name)}`,
+          );
+          if (!r?.template || (r as Record<string, unknown>).data_stream === undefined && !('data_stream' in (r.template ?? {}))) {
+            (errors['data.stream.type'] ??= []).push(
+              `No index template with "data_stream" matches "${name}": create one (e.g. index_patterns ["${dsType}-*-*"], "data_stream": {}) or records would land in a plain index`,
+            );
+          }
+        } catch (e) {
+          (errors['data.stream.type'] ??= []).push(`Cannot check the index template of "${name}": ${(e as Error).message}`);
+        }
+      }
+    } finally {
+      await client.close();
+    }
+  }
+  return errors;
+}
+
+export class ElasticsearchSinkConnector implements SinkConnector {
+  private config: ConnectorConfig = {};
+
+  start(config: ConnectorConfig, _context: ConnectorContext): void {
+    ElasticsearchSinkConfig.parse(config);
+    this.config = config;
+  }
+
+  taskConfigs(maxTasks: number): TaskConfig[] {
+    return Array.from({ length: Math.max(1, maxTasks) }, () => ({ ...this.config }));
+  }
+
+  createTask(): SinkTask {
+    return new ElasticsearchSinkTask();
+  }
+
+  stop(): void {}
+
+  async validate(config: ConnectorConfig): Promise<FieldErrors> {
+    const r = ElasticsearchSinkConfig.validate(config);
+    if (r.errorCount > 0) return r.errors;
+    return validateAgainstServer(r.value as ElasticsearchSinkOptions);
+  }
+}
+
+export const ElasticsearchSink: SinkConnectorPlugin<ElasticsearchSinkOptions> = {
+  type: 'sink',
+  className: 'ElasticsearchSink',
+  aliases: [
+    'io.confluent.connect.elasticsearch.ElasticsearchSinkConnector',
+    'ElasticsearchSinkConnector',
+    'OpenSearchSink',
+    'io.aiven.kafka.connect.opensearch.OpensearchSinkConnector',
+  ],
+  version: VERSION,
+  description: 'Writes records to Elasticsearch or OpenSearch indices or data streams with idempotent _bulk requests.',
+  config: ElasticsearchSinkConfig,
+  create: () => new ElasticsearchSinkConnector(),
+};
