@@ -3,6 +3,8 @@
  * registry from `allPlugins`; tests may build their own from any subset.
  */
 import type { ConnectorPlugin } from '@ferry/core';
+import { plugins as kinesis } from './kinesis/index.js';
 
 export const allPlugins: ConnectorPlugin<any>[] = [
+  ...kinesis,
 ];

@@ -1,0 +1,187 @@
+import { DescribeStreamSummaryCommand, KinesisClient, ListShardsCommand, type KinesisClientConfig, type Shard } from '@aws-sdk/client-kinesis';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { Config, defineConfig, type FieldErrors } from '@ferry/core';
+
+/** Options shared by the Kinesis source and sink: where the stream is and how to sign. */
+export const ConnectionConfig = defineConfig({
+  'kinesis.stream': Config.string({
+    doc: 'Name of the Kinesis data stream.',
+    importance: 'HIGH',
+    nonEmpty: true,
+    group: 'Kinesis',
+  }),
+  'kinesis.region': Config.string({
+    doc: 'AWS region of the stream.',
+    default: 'us-east-1',
+    importance: 'HIGH',
+    group: 'Kinesis',
+  }),
+  'kinesis.endpoint': Config.string({
+    doc: 'Endpoint URL override, e.g. http://127.0.0.1:4568 for a local emulator. Empty: the regional AWS endpoint.',
+    optional: true,
+    importance: 'MEDIUM',
+    group: 'Kinesis',
+    example: 'http://127.0.0.1:4568',
+  }),
+  'aws.access.key.id': Config.string({
+    doc: 'AWS access key id. Empty: the AWS default credential chain (environment, shared files, instance role).',
+    optional: true,
+    importance: 'HIGH',
+    group: 'Credentials',
+  }),
+  'aws.secret.access.key': Config.password({
+    doc: 'AWS secret access key, required with aws.access.key.id.',
+    optional: true,
+    importance: 'HIGH',
+    group: 'Credentials',
+  }),
+  'aws.session.token': Config.password({
+    doc: 'AWS session token for temporary credentials (optional, with aws.access.key.id).',
+    optional: true,
+    importance: 'LOW',
+    group: 'Credentials',
+  }),
+});
+
+export interface ConnectionSettings {
+  'kinesis.stream': string;
+  'kinesis.region': string;
+  'kinesis.endpoint'?: string | undefined;
+  'aws.access.key.id'?: string | undefined;
+  'aws.secret.access.key'?: string | undefined;
+  'aws.session.token'?: string | undefined;
+}
+
+/** Cross-field rule: static credentials come as a pair. */
+export function checkCredentials(cfg: ConnectionSettings): FieldErrors {
+  const errors: FieldErrors = {};
+  const id = cfg['aws.access.key.id'];
+  const secret = cfg['aws.secret.access.key'];
+  if (id && !secret) errors['aws.secret.access.key'] = ['is required when aws.access.key.id is set'];
+  if (secret && !id) errors['aws.access.key.id'] = ['is required when aws.secret.access.key is set'];
+  if (cfg['kinesis.endpoint']) {
+    try {
+      new URL(cfg['kinesis.endpoint']);
+    } catch {
+      errors['kinesis.endpoint'] = [`Invalid value ${JSON.stringify(cfg['kinesis.endpoint'])}: must be a URL such as http://127.0.0.1:4568`];
+    }
+  }
+  return errors;
+}
+
+/**
+ * Builds a client. It speaks HTTP/1.1 (emulators expose a plain port the
+ * SDK's default HTTP/2-capable handler cannot use), and does not retry on its
+ * own: the tasks retry themselves so throttling is counted, backed off per
+ * shard and never hidden behind the SDK's short retry budget.
+ */
+export function createKinesisClient(cfg: ConnectionSettings, overrides: Partial<KinesisClientConfig> = {}): KinesisClient {
+  const conf: KinesisClientConfig = {
+    region: cfg['kinesis.region'],
+    maxAttempts: 1,
+    requestHandler: new NodeHttpHandler({ connectionTimeout: 5_000, requestTimeout: 30_000 }),
+    ...overrides,
+  };
+  if (cfg['kinesis.endpoint']) conf.endpoint = cfg['kinesis.endpoint'];
+  if (cfg['aws.access.key.id'] && cfg['aws.secret.access.key']) {
+    conf.credentials = {
+      accessKeyId: cfg['aws.access.key.id'],
+      secretAccessKey: cfg['aws.secret.access.key'],
+      ...(cfg['aws.session.token'] ? { sessionToken: cfg['aws.session.token'] } : {}),
+    };
+  }
+  return new KinesisClient(conf);
+}
+
+/** Every shard of a stream within its retention period (ListShards, paginated). */
+export async function listAllShards(client: KinesisClient, stream: string, signal?: AbortSignal): Promise<Shard[]> {
+  const shards: Shard[] = [];
+  let nextToken: string | undefined;
+  for (let page = 0; page < 10_000; page++) {
+    const out = await client.send(
+      nextToken ? new ListShardsCommand({ NextToken: nextToken }) : new ListShardsCommand({ StreamName: stream }),
+      signal ? { abortSignal: signal } : {},
+    );
+    shards.push(...(out.Shards ?? []));
+    nextToken = out.NextToken;
+    if (!nextToken) break;
+  }
+  return shards;
+}
+
+function errorName(err: unknown): string {
+  const e = err as { name?: string; code?: string; Code?: string } | null;
+  return e?.name ?? e?.code ?? e?.Code ?? '';
+}
+
+const THROTTLE_NAMES = new Set([
+  'ProvisionedThroughputExceededException',
+  'LimitExceededException',
+  'ThrottlingException',
+  'KMSThrottlingException',
+  'RequestLimitExceeded',
+  'TooManyRequestsException',
+]);
+
+/** The service asked us to slow down. */
+export function isThrottle(err: unknown): boolean {
+  const e = err as { $metadata?: { httpStatusCode?: number } } | null;
+  return THROTTLE_NAMES.has(errorName(err)) || e?.$metadata?.httpStatusCode === 429;
+}
+
+export function isExpiredIterator(err: unknown): boolean {
+  return errorName(err) === 'ExpiredIteratorException';
+}
+
+export function isNotFound(err: unknown): boolean {
+  return errorName(err) === 'ResourceNotFoundException';
+}
+
+export function isInvalidArgument(err: unknown): boolean {
+  const n = errorName(err);
+  return n === 'InvalidArgumentException' || n === 'ValidationException';
+}
+
+/** Errors a later attempt may not hit: network failures, 5xx answers, internal failures. */
+export function isTransient(err: unknown): boolean {
+  if (isThrottle(err)) return true;
+  const n = errorName(err);
+  if (n === 'InternalFailureException' || n === 'ServiceUnavailable' || n === 'TimeoutError' || n === 'AbortError') return true;
+  const code = (err as { code?: string } | null)?.code;
+  if (code && /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EAI_AGAIN|ENOTFOUND|EHOSTUNREACH|ENETUNREACH)$/.test(code)) return true;
+  const status = (err as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
+  return status === undefined || status >= 500;
+}
+
+/** An unreachable endpoint rather than an error answer. */
+export function isConnectionError(err: unknown): boolean {
+  const code = (err as { code?: string } | null)?.code;
+  return !!code && /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EAI_AGAIN|ENOTFOUND|EHOSTUNREACH|ENETUNREACH)$/.test(code);
+}
+
+/** `base` scaled by 2^attempt (capped), with jitter in [50%, 100%] so tasks do not retry in lockstep. */
+export function backoffWithJitter(baseMs: number, attempt: number, maxMs: number): number {
+  const exp = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 16));
+  return Math.round(exp / 2 + Math.random() * (exp / 2));
+}
+
+export function describeError(err: unknown): string {
+  const name = errorName(err);
+  const msg = (err as Error | null)?.message ?? String(err);
+  return name && !msg.startsWith(name) ? `${name}: ${msg}` : msg;
+}
+
+/** I/O checks for `config/validate`: the stream exists and answers. */
+export async function validateStream(cfg: ConnectionSettings): Promise<FieldErrors> {
+  const client = createKinesisClient(cfg);
+  try {
+    await client.send(new DescribeStreamSummaryCommand({ StreamName: cfg['kinesis.stream'] }));
+    return {};
+  } catch (err) {
+    if (isNotFound(err)) return { 'kinesis.stream': [`Stream ${cfg['kinesis.stream']} not found in region ${cfg['kinesis.region']}`] };
+    if (isConnectionError(err)) return { 'kinesis.endpoint': [`Cannot reach Kinesis: ${describeError(err)}`] };
+    return { 'kinesis.stream': [`Cannot describe stream ${cfg['kinesis.stream']}: ${describeError(err)}`] };
+  } finally {
+    client.destroy();
+  }
+}
