@@ -4,7 +4,11 @@
  */
 import type { ConnectorPlugin } from '@ferry/core';
 import { plugins as kinesis } from './kinesis/index.js';
+import { plugins as datagen } from './datagen/index.js';
+import { plugins as file } from './file/index.js';
 
 export const allPlugins: ConnectorPlugin<any>[] = [
   ...kinesis,
+  ...datagen,
+  ...file,
 ];

@@ -70,7 +70,7 @@ class MaskField implements Transformation {
     if (v instanceof Uint8Array) return Buffer.alloc(0);
     if (Array.isArray(v)) return [];
     if (v instanceof Map) return new Map();
-    if (typeof v === 'object') return undefined;
+    if (typeof v === 'object') return {};
     throw new DataError(`Cannot mask value of type ${typeName(v)} (field ${name})`);
   }
 
@@ -130,7 +130,7 @@ class MaskField implements Transformation {
       case 'array':
         return [];
       case 'map':
-        return v instanceof Map ? new Map() : undefined;
+        return v instanceof Map ? new Map() : {};
       default:
         throw new DataError(`Cannot mask value of type ${s.type} (field ${name})`);
     }

@@ -1,0 +1,82 @@
+import type { RecordMetadata, TopicPartition, TopicPartitionOffset } from '@ferry/core';
+
+/**
+ * The narrow interface through which the runtime reads and writes streams:
+ * named streams (topics) of partitions with offsets. Kafka implements it;
+ * another log (e.g. Kinesis shards with sequence numbers) can implement it
+ * without touching the runners.
+ */
+export interface OutMessage {
+  topic: string;
+  /** null/undefined: the backbone picks (by key hash, else spread). */
+  partition?: number | null;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers?: Array<{ key: string; value: Buffer | null }>;
+  timestamp?: number | null;
+}
+
+export interface InMessage {
+  topic: string;
+  partition: number;
+  offset: number;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: Array<{ key: string; value: Buffer | null }>;
+  timestamp: number;
+  timestampType: 'CreateTime' | 'LogAppendTime';
+}
+
+export interface BackboneProducer {
+  connect(): Promise<void>;
+  /** Writes messages durably (acks=all); resolves with each one's position, in order. */
+  send(messages: OutMessage[]): Promise<RecordMetadata[]>;
+  disconnect(): Promise<void>;
+}
+
+export interface ConsumerHandlers {
+  /** A batch of one partition, in offset order. The next batch of that partition waits for this one. */
+  onBatch(messages: InMessage[], tp: TopicPartition): Promise<void>;
+  /** The full new assignment after a rebalance. */
+  onAssignment(assigned: TopicPartition[]): Promise<void> | void;
+}
+
+export interface BackboneConsumer {
+  connect(): Promise<void>;
+  subscribe(spec: { topics?: string[]; pattern?: RegExp }): Promise<void>;
+  run(handlers: ConsumerHandlers): Promise<void>;
+  /** Commits the next offsets to read. */
+  commit(offsets: TopicPartitionOffset[]): Promise<void>;
+  seek(offset: TopicPartitionOffset): void;
+  pause(tps: TopicPartition[]): void;
+  resume(tps: TopicPartition[]): void;
+  disconnect(): Promise<void>;
+}
+
+export interface TopicSpec {
+  topic: string;
+  numPartitions?: number;
+  replicationFactor?: number;
+  configs?: Record<string, string>;
+}
+
+export interface BackboneAdmin {
+  clusterId(): Promise<string>;
+  listTopics(): Promise<string[]>;
+  /** Creates topics that do not exist yet; existing ones are left alone. */
+  ensureTopics(specs: TopicSpec[]): Promise<void>;
+  partitionCount(topic: string): Promise<number>;
+  committedOffsets(groupId: string, topics: string[]): Promise<TopicPartitionOffset[]>;
+  /** Sets (or, with null offsets, deletes) a consumer group's committed offsets. The group must be empty. */
+  alterGroupOffsets(groupId: string, offsets: Array<TopicPartition & { offset: number | null }>): Promise<void>;
+  deleteGroup(groupId: string): Promise<void>;
+  endOffsets(topic: string): Promise<TopicPartitionOffset[]>;
+}
+
+export interface Backbone {
+  readonly name: string;
+  producer(opts: { clientId: string }): BackboneProducer;
+  consumer(opts: { groupId: string; clientId: string; fromBeginning?: boolean }): BackboneConsumer;
+  admin(): BackboneAdmin;
+  close(): Promise<void>;
+}

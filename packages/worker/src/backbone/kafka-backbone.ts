@@ -1,0 +1,411 @@
+import { Kafka, logLevel, Partitioners, type Admin, type Consumer, type IHeaders, type Producer } from 'kafkajs';
+import { NotConnectedError, type Logger, type RecordMetadata, type TopicPartition, type TopicPartitionOffset } from '@ferry/core';
+import type {
+  Backbone,
+  BackboneAdmin,
+  BackboneConsumer,
+  BackboneProducer,
+  ConsumerHandlers,
+  InMessage,
+  OutMessage,
+  TopicSpec,
+} from './backbone.js';
+
+/**
+ * Kafka through kafkajs. kafkajs is pure JavaScript and no longer actively
+ * developed; it stays behind the Backbone interface so another client can
+ * replace it without touching the runtime.
+ */
+export interface KafkaBackboneOptions {
+  brokers: string[];
+  clientId?: string;
+  logger: Logger;
+  /** Passed to kafkajs (ssl, sasl) when set. */
+  ssl?: boolean;
+  sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
+  connectionTimeoutMs?: number;
+}
+
+function toKafkaLogLevel(l: number): 'error' | 'warn' | 'info' | 'debug' {
+  return l === logLevel.ERROR ? 'error' : l === logLevel.WARN ? 'warn' : l === logLevel.INFO ? 'info' : 'debug';
+}
+
+function toHeaders(h: OutMessage['headers']): IHeaders | undefined {
+  if (!h || h.length === 0) return undefined;
+  const out: IHeaders = {};
+  for (const { key, value } of h) {
+    const v = value ?? Buffer.alloc(0);
+    const prev = out[key];
+    if (prev === undefined) out[key] = v;
+    else out[key] = Array.isArray(prev) ? [...prev, v] : [prev, v];
+  }
+  return out;
+}
+
+function fromHeaders(h: IHeaders | undefined): InMessage['headers'] {
+  if (!h) return [];
+  const out: InMessage['headers'] = [];
+  for (const [key, v] of Object.entries(h)) {
+    if (v === undefined) continue;
+    for (const item of Array.isArray(v) ? v : [v]) out.push({ key, value: item === null ? null : Buffer.isBuffer(item) ? item : Buffer.from(item) });
+  }
+  return out;
+}
+
+export class KafkaBackbone implements Backbone {
+  readonly name = 'kafka';
+  private readonly kafka: Kafka;
+  private adminClient: Admin | undefined;
+  private adminConnecting: Promise<Admin> | undefined;
+  private readonly partitionCounts = new Map<string, number>();
+
+  constructor(private readonly opts: KafkaBackboneOptions) {
+    const log = opts.logger.child({ component: 'kafkajs' });
+    this.kafka = new Kafka({
+      clientId: opts.clientId ?? 'ferry',
+      brokers: opts.brokers,
+      ssl: opts.ssl,
+      sasl: opts.sasl as never,
+      connectionTimeout: opts.connectionTimeoutMs ?? 3000,
+      requestTimeout: 30000,
+      retry: { initialRetryTime: 100, retries: 8, maxRetryTime: 10000 },
+      logLevel: logLevel.WARN,
+      logCreator: () => (entry) => {
+        const { message, timestamp: _t, logger: _l, ...rest } = entry.log as Record<string, unknown> & { message: string };
+        log[toKafkaLogLevel(entry.level)]({ ...rest, ns: entry.namespace }, message);
+      },
+    });
+  }
+
+  producer(opts: { clientId: string }): BackboneProducer {
+    const producer = this.kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      allowAutoTopicCreation: true,
+      // The idempotent producer retries until acknowledged; the runner shows a long wait in the task status.
+      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 10000 },
+    });
+    return new KafkaProducer(producer, this, opts.clientId);
+  }
+
+  consumer(opts: { groupId: string; clientId: string; fromBeginning?: boolean }): BackboneConsumer {
+    const c = this.kafka.consumer({
+      groupId: opts.groupId,
+      sessionTimeout: 30000,
+      rebalanceTimeout: 60000,
+      heartbeatInterval: 3000,
+      maxWaitTimeInMs: 250,
+      maxBytesPerPartition: 4 * 1024 * 1024,
+      maxBytes: 16 * 1024 * 1024,
+      allowAutoTopicCreation: true,
+      retry: { retries: 10 },
+    });
+    return new KafkaConsumer(c, opts.fromBeginning ?? true);
+  }
+
+  admin(): BackboneAdmin {
+    return new KafkaAdmin(this);
+  }
+
+  /** @internal shared, lazily connected admin client */
+  async adminConn(): Promise<Admin> {
+    if (this.adminClient) return this.adminClient;
+    this.adminConnecting ??= (async () => {
+      const a = this.kafka.admin({ retry: { retries: 5 } });
+      try {
+        await a.connect();
+      } catch (err) {
+        this.adminConnecting = undefined;
+        throw new NotConnectedError(`Cannot reach Kafka at ${this.opts.brokers.join(',')}: ${(err as Error).message}`, { cause: err });
+      }
+      this.adminClient = a;
+      return a;
+    })();
+    return this.adminConnecting;
+  }
+
+  /** @internal cached partition counts for partition assignment */
+  async partitionsOf(topic: string, refresh = false): Promise<number> {
+    const cached = this.partitionCounts.get(topic);
+    if (cached !== undefined && !refresh) return cached;
+    const admin = await this.adminConn();
+    const md = await admin.fetchTopicMetadata({ topics: [topic] });
+    const n = md.topics[0]?.partitions.length ?? 0;
+    if (n > 0) this.partitionCounts.set(topic, n);
+    return n;
+  }
+
+  async close(): Promise<void> {
+    const a = this.adminClient;
+    this.adminClient = undefined;
+    this.adminConnecting = undefined;
+    await a?.disconnect().catch(() => undefined);
+  }
+}
+
+class KafkaProducer implements BackboneProducer {
+  private readonly partitioner = Partitioners.DefaultPartitioner();
+  private connected = false;
+
+  constructor(
+    private readonly p: Producer,
+    private readonly backbone: KafkaBackbone,
+    private readonly clientId: string,
+  ) {}
+
+  async connect(): Promise<void> {
+    try {
+      await this.p.connect();
+      this.connected = true;
+    } catch (err) {
+      throw new NotConnectedError(`Producer ${this.clientId} cannot reach Kafka: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  /**
+   * Picks every message's partition here (Kafka's murmur2 for keys, like the
+   * Java client), so each record's offset is known from the broker's answer.
+   */
+  async send(messages: OutMessage[]): Promise<RecordMetadata[]> {
+    if (messages.length === 0) return [];
+    const groups = new Map<string, { topic: string; partition: number; idx: number[]; msgs: Array<{ key: Buffer | null; value: Buffer | null; headers?: IHeaders; timestamp?: string }> }>();
+    const where: Array<{ topic: string; partition: number; pos: number }> = new Array(messages.length);
+    const counts = new Map<string, number>();
+    for (const t of new Set(messages.map((m) => m.topic))) counts.set(t, await this.countFor(t));
+    for (let i = 0; i < messages.length; i++) {
+      const m = messages[i]!;
+      const n = counts.get(m.topic)!;
+      let partition = m.partition ?? -1;
+      if (partition < 0 || partition >= n) {
+        partition = this.partitioner({
+          topic: m.topic,
+          partitionMetadata: Array.from({ length: n }, (_, id) => ({ partitionId: id, leader: 0, partitionErrorCode: 0, replicas: [], isr: [] })),
+          message: { key: m.key, value: m.value },
+        });
+      }
+      const gk = `${m.topic}\u0000${partition}`;
+      let g = groups.get(gk);
+      if (!g) groups.set(gk, (g = { topic: m.topic, partition, idx: [], msgs: [] }));
+      where[i] = { topic: m.topic, partition, pos: g.msgs.length };
+      g.idx.push(i);
+      g.msgs.push({
+        key: m.key,
+        value: m.value,
+        headers: toHeaders(m.headers),
+        timestamp: m.timestamp != null ? String(m.timestamp) : undefined,
+      });
+    }
+    const topicMessages = new Map<string, Array<{ partition: number; key: Buffer | null; value: Buffer | null; headers?: IHeaders; timestamp?: string }>>();
+    for (const g of groups.values()) {
+      let arr = topicMessages.get(g.topic);
+      if (!arr) topicMessages.set(g.topic, (arr = []));
+      for (const m of g.msgs) arr.push({ ...m, partition: g.partition });
+    }
+    const result = await this.p.sendBatch({
+      acks: -1,
+      timeout: 30000,
+      topicMessages: [...topicMessages.entries()].map(([topic, msgs]) => ({ topic, messages: msgs })),
+    });
+    const base = new Map<string, number>();
+    for (const r of result) base.set(`${r.topicName}\u0000${r.partition}`, Number(r.baseOffset ?? r.offset ?? -1));
+    return where.map((w) => {
+      const b = base.get(`${w.topic}\u0000${w.partition}`);
+      return { topic: w.topic, partition: w.partition, offset: b === undefined || b < 0 ? -1 : b + w.pos };
+    });
+  }
+
+  private async countFor(topic: string): Promise<number> {
+    let n = await this.backbone.partitionsOf(topic);
+    if (n === 0) {
+      // Not there yet: a metadata request for it lets the broker auto-create it.
+      const admin = await this.backbone.adminConn();
+      try {
+        await admin.createTopics({ topics: [{ topic }], waitForLeaders: true });
+      } catch {
+        /* created concurrently, or auto-creation handles it */
+      }
+      n = await this.backbone.partitionsOf(topic, true);
+    }
+    return Math.max(n, 1);
+  }
+
+  async disconnect(): Promise<void> {
+    if (this.connected) await this.p.disconnect();
+    this.connected = false;
+  }
+}
+
+class KafkaConsumer implements BackboneConsumer {
+  private assignment: TopicPartition[] = [];
+
+  constructor(
+    private readonly c: Consumer,
+    private readonly fromBeginning: boolean,
+  ) {}
+
+  async connect(): Promise<void> {
+    try {
+      await this.c.connect();
+    } catch (err) {
+      throw new NotConnectedError(`Consumer cannot reach Kafka: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  async subscribe(spec: { topics?: string[]; pattern?: RegExp }): Promise<void> {
+    const topics: Array<string | RegExp> = [...(spec.topics ?? [])];
+    if (spec.pattern) topics.push(spec.pattern);
+    await this.c.subscribe({ topics, fromBeginning: this.fromBeginning });
+  }
+
+  async run(handlers: ConsumerHandlers): Promise<void> {
+    this.c.on(this.c.events.GROUP_JOIN, async (e) => {
+      const ma = e.payload.memberAssignment as Record<string, number[]>;
+      this.assignment = Object.entries(ma).flatMap(([topic, parts]) => parts.map((partition) => ({ topic, partition })));
+      await handlers.onAssignment(this.assignment);
+    });
+    await this.c.run({
+      autoCommit: false,
+      eachBatchAutoResolve: true,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: async ({ batch, isRunning, isStale }) => {
+        if (!isRunning() || isStale() || batch.messages.length === 0) return;
+        const tp = { topic: batch.topic, partition: batch.partition };
+        const msgs: InMessage[] = batch.messages.map((m) => ({
+          topic: batch.topic,
+          partition: batch.partition,
+          offset: Number(m.offset),
+          key: m.key,
+          value: m.value,
+          headers: fromHeaders(m.headers),
+          timestamp: Number(m.timestamp),
+          timestampType: 'CreateTime',
+        }));
+        await handlers.onBatch(msgs, tp);
+      },
+    });
+  }
+
+  async commit(offsets: TopicPartitionOffset[]): Promise<void> {
+    if (offsets.length === 0) return;
+    await this.c.commitOffsets(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: String(o.offset) })));
+  }
+
+  seek(o: TopicPartitionOffset): void {
+    this.c.seek({ topic: o.topic, partition: o.partition, offset: String(o.offset) });
+  }
+
+  pause(tps: TopicPartition[]): void {
+    if (tps.length) this.c.pause(groupByTopic(tps));
+  }
+
+  resume(tps: TopicPartition[]): void {
+    if (tps.length) this.c.resume(groupByTopic(tps));
+  }
+
+  async disconnect(): Promise<void> {
+    await this.c.disconnect();
+  }
+}
+
+function groupByTopic(tps: TopicPartition[]): Array<{ topic: string; partitions: number[] }> {
+  const m = new Map<string, number[]>();
+  for (const tp of tps) {
+    let a = m.get(tp.topic);
+    if (!a) m.set(tp.topic, (a = []));
+    a.push(tp.partition);
+  }
+  return [...m.entries()].map(([topic, partitions]) => ({ topic, partitions }));
+}
+
+class KafkaAdmin implements BackboneAdmin {
+  constructor(private readonly b: KafkaBackbone) {}
+
+  async clusterId(): Promise<string> {
+    const a = await this.b.adminConn();
+    return (await a.describeCluster()).clusterId;
+  }
+
+  async listTopics(): Promise<string[]> {
+    return (await this.b.adminConn()).listTopics();
+  }
+
+  async ensureTopics(specs: TopicSpec[]): Promise<void> {
+    if (specs.length === 0) return;
+    const a = await this.b.adminConn();
+    const existing = new Set(await a.listTopics());
+    const missing = specs.filter((s) => !existing.has(s.topic));
+    if (missing.length === 0) return;
+    try {
+      await a.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((s) => ({
+          topic: s.topic,
+          numPartitions: s.numPartitions ?? -1,
+          replicationFactor: s.replicationFactor ?? -1,
+          configEntries: Object.entries(s.configs ?? {}).map(([name, value]) => ({ name, value })),
+        })),
+      });
+    } catch (err) {
+      if (!/already exists/i.test((err as Error).message)) throw err;
+    }
+  }
+
+  async partitionCount(topic: string): Promise<number> {
+    return this.b.partitionsOf(topic, true);
+  }
+
+  async committedOffsets(groupId: string, topics: string[]): Promise<TopicPartitionOffset[]> {
+    const a = await this.b.adminConn();
+    const existing = new Set(await a.listTopics());
+    const res = await a.fetchOffsets({ groupId, topics: topics.filter((t) => existing.has(t)) });
+    return res.flatMap((t) =>
+      t.partitions.filter((p) => Number(p.offset) >= 0).map((p) => ({ topic: t.topic, partition: p.partition, offset: Number(p.offset) })),
+    );
+  }
+
+  async alterGroupOffsets(groupId: string, offsets: Array<TopicPartition & { offset: number | null }>): Promise<void> {
+    const a = await this.b.adminConn();
+    const set = offsets.filter((o) => o.offset !== null);
+    const reset = offsets.filter((o) => o.offset === null);
+    for (const [topic, partitions] of groupEntries(set)) {
+      await a.setOffsets({ groupId, topic, partitions: partitions.map((p) => ({ partition: p.partition, offset: String(p.offset) })) });
+    }
+    if (reset.length) {
+      // kafkajs has no OffsetDelete: resetting means "start from the earliest" again.
+      for (const [topic, partitions] of groupEntries(reset)) {
+        const low = await a.fetchTopicOffsetsByTimestamp(topic, 0);
+        await a.setOffsets({
+          groupId,
+          topic,
+          partitions: partitions.map((p) => ({ partition: p.partition, offset: low.find((l) => l.partition === p.partition)?.offset ?? '0' })),
+        });
+      }
+    }
+  }
+
+  async deleteGroup(groupId: string): Promise<void> {
+    const a = await this.b.adminConn();
+    try {
+      await a.deleteGroups([groupId]);
+    } catch (err) {
+      if (!/does not exist|GROUP_ID_NOT_FOUND|not found/i.test(String((err as Error).message) + JSON.stringify((err as { groups?: unknown }).groups ?? ''))) throw err;
+    }
+  }
+
+  async endOffsets(topic: string): Promise<TopicPartitionOffset[]> {
+    const a = await this.b.adminConn();
+    const r = await a.fetchTopicOffsets(topic);
+    return r.map((p) => ({ topic, partition: p.partition, offset: Number(p.high) }));
+  }
+}
+
+function groupEntries<T extends TopicPartition>(items: T[]): Map<string, T[]> {
+  const m = new Map<string, T[]>();
+  for (const i of items) {
+    let a = m.get(i.topic);
+    if (!a) m.set(i.topic, (a = []));
+    a.push(i);
+  }
+  return m;
+}

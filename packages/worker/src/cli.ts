@@ -1,0 +1,47 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from "node:path";
+import { Command } from 'commander';
+import { StandaloneWorker, VERSION } from './worker.js';
+import { WorkerConfigDef } from './config/worker-config.js';
+
+/** `connect-worker standalone <worker.json> [connector.json ...]` */
+export async function main(argv: string[]): Promise<void> {
+  const program = new Command();
+  program.name('connect-worker').description('Runs source and sink connectors.').version(VERSION);
+  program
+    .command('standalone')
+    .description('Run a standalone worker: offsets and configs in local files, connectors from files and the REST API.')
+    .argument('<worker.json>', 'worker config file (JSON)')
+    .argument('[connectors...]', 'connector files ({"name", "config"}) to deploy at start')
+    .action(async (workerFile: string, connectorFiles: string[]) => {
+      const workerConfig = JSON.parse(await readFile(workerFile, 'utf8')) as Record<string, unknown>;
+      const worker = await StandaloneWorker.start({
+        workerConfig,
+        connectorFiles: connectorFiles.map((f) => resolve(f)),
+        baseDir: process.env.FERRY_BASE_DIR ?? process.cwd(),
+      });
+      let stopping = false;
+      const shutdown = async (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        worker.logs.get('worker').info({ signal }, 'Shutting down');
+        const force = setTimeout(() => process.exit(1), 30000);
+        force.unref();
+        await worker.stop();
+        process.exit(0);
+      };
+      process.on('SIGINT', () => void shutdown('SIGINT'));
+      process.on('SIGTERM', () => void shutdown('SIGTERM'));
+      process.on('unhandledRejection', (err) => worker.logs.get('worker').error({ err: String((err as Error)?.stack ?? err) }, 'Unhandled rejection'));
+    });
+  program
+    .command('options')
+    .description('Print every worker option with its default and documentation.')
+    .action(() => {
+      for (const o of WorkerConfigDef.describe()) {
+        process.stdout.write(`${o.name} (${o.type.toLowerCase()}, default ${o.default_value ?? 'none'})\n    ${o.documentation}\n`);
+      }
+    });
+  await program.parseAsync(argv);
+}
+

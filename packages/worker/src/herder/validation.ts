@@ -1,0 +1,121 @@
+import { ConfigError, type ConfigDef, type ConfigKeyInfo, type FieldErrors } from '@ferry/core';
+import { resolveConfig } from '../config/config-providers.js';
+import type { PluginRegistry } from '../plugins/registry.js';
+import { buildConverters } from '../runtime/converters.js';
+import { CommonConnectorConfig, SinkConnectorConfig } from './connector-config.js';
+import type { TransformsFactory } from './task-factory.js';
+
+/** Kafka Connect's ConfigInfos: the answer of `config/validate`. */
+export interface ConfigInfos {
+  name: string;
+  error_count: number;
+  groups: string[];
+  configs: Array<{
+    definition: ConfigKeyInfo;
+    value: { name: string; value: string | null; recommended_values: string[]; errors: string[]; visible: boolean };
+  }>;
+}
+
+export interface ValidationDeps {
+  registry: PluginRegistry;
+  transforms: TransformsFactory;
+  workerConfig: Record<string, string>;
+  /** The plugin named in the URL (must match connector.class). */
+  pluginName?: string;
+}
+
+/** The config definition a connector of this plugin type is validated against: common options plus the plugin's. */
+export function connectorDefinition(pluginDef: ConfigDef<any>, type: 'source' | 'sink'): ConfigDef<any> {
+  const common = type === 'sink' ? CommonConnectorConfig.merge(SinkConnectorConfig) : CommonConnectorConfig;
+  return common.merge(pluginDef);
+}
+
+/**
+ * Validates a connector config: common options, the plugin's declaration,
+ * converters, transforms and predicates, then the connector's own I/O
+ * checks when everything static passed.
+ */
+export async function validateConnectorConfig(config: Record<string, string>, deps: ValidationDeps): Promise<ConfigInfos> {
+  const cls = config['connector.class'] ?? deps.pluginName ?? '';
+  const plugin = deps.registry.connector(cls);
+  const errors: FieldErrors = {};
+  const add = (e: FieldErrors) => {
+    for (const [k, v] of Object.entries(e)) if (v.length) (errors[k] ??= []).push(...v);
+  };
+  if (!plugin) {
+    add({ 'connector.class': [`Unknown connector class ${JSON.stringify(cls)}`] });
+    const def = CommonConnectorConfig;
+    return build(cls, def, config, errors);
+  }
+  const def = connectorDefinition(plugin.config, plugin.type);
+  let resolved = config;
+  try {
+    resolved = resolveConfig(config).config;
+  } catch (err) {
+    if (err instanceof ConfigError) add(err.fieldErrors);
+  }
+  add(def.validate({ ...resolved, 'connector.class': resolved['connector.class'] ?? cls }).errors);
+  try {
+    buildConverters(resolved, deps.workerConfig, deps.registry);
+  } catch (err) {
+    if (err instanceof ConfigError) add(err.fieldErrors);
+    else add({ 'value.converter': [(err as Error).message] });
+  }
+  add(deps.transforms.validate(resolved));
+  if (Object.keys(errors).length === 0) {
+    const instance = plugin.create();
+    if (instance.validate) {
+      try {
+        add(await instance.validate(resolved));
+      } catch (err) {
+        if (err instanceof ConfigError) add(err.fieldErrors);
+        else add({ 'connector.class': [`Validation failed: ${(err as Error).message}`] });
+      }
+    }
+  }
+  return build(plugin.className, def, config, errors);
+}
+
+function build(name: string, def: ConfigDef<any>, config: Record<string, string>, errors: FieldErrors): ConfigInfos {
+  const secret = new Set(def.secretKeys());
+  const described = def.describe();
+  const known = new Set(described.map((d) => d.name));
+  const configs: ConfigInfos['configs'] = described.map((d) => ({
+    definition: d,
+    value: {
+      name: d.name,
+      value: config[d.name] === undefined ? d.default_value : secret.has(d.name) ? '[hidden]' : config[d.name]!,
+      recommended_values: recommended(def, d.name),
+      errors: errors[d.name] ?? [],
+      visible: true,
+    },
+  }));
+  // Errors on keys outside the declaration (transforms.x.*, converter options) get entries of their own.
+  let order = described.length;
+  for (const [k, msgs] of Object.entries(errors)) {
+    if (known.has(k)) continue;
+    configs.push({
+      definition: {
+        name: k,
+        type: 'STRING',
+        required: false,
+        default_value: null,
+        importance: 'MEDIUM',
+        documentation: '',
+        group: k.startsWith('transforms.') ? 'Transforms' : k.startsWith('predicates.') ? 'Predicates' : null,
+        order: ++order,
+        width: 'NONE',
+        display_name: k,
+        dependents: [],
+      },
+      value: { name: k, value: config[k] ?? null, recommended_values: [], errors: msgs, visible: true },
+    });
+  }
+  const groups = [...new Set(configs.map((c) => c.definition.group).filter((g): g is string => !!g))];
+  const error_count = configs.reduce((n, c) => n + c.value.errors.length, 0);
+  return { name, error_count, groups, configs };
+}
+
+function recommended(def: ConfigDef<any>, name: string): string[] {
+  return [...(def.fields[name]?.recommended ?? [])];
+}

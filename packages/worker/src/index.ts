@@ -1,0 +1,13 @@
+/** @ferry/worker: the runtime that runs connectors. */
+export { StandaloneWorker, VERSION, type StandaloneOptions } from './worker.js';
+export { Herder } from './herder/herder.js';
+export { PluginRegistry, type AnyPlugin } from './plugins/registry.js';
+export { WorkerConfigDef, loadWorkerConfig, envOverrides } from './config/worker-config.js';
+export { resolveConfig, maskConfig } from './config/config-providers.js';
+export { JsonConverter, StringConverter, ByteArrayConverter, SimpleHeaderConverter, builtinConverters } from './converters/index.js';
+export { KafkaBackbone } from './backbone/kafka-backbone.js';
+export type { Backbone, BackboneProducer, BackboneConsumer, BackboneAdmin, OutMessage, InMessage } from './backbone/backbone.js';
+export { FileOffsetStore } from './stores/file-offset-store.js';
+export { MemoryOffsetStore } from './stores/memory-offset-store.js';
+export { LogManager } from './logging.js';
+export { WorkerMetrics } from './metrics.js';

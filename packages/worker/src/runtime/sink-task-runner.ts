@@ -1,0 +1,326 @@
+import { performance } from 'node:perf_hooks';
+import {
+  abortableSleep,
+  topicPartitionKey,
+  type ErrantRecordReporter,
+  type SinkRecord,
+  type SinkTask,
+  type SinkTaskContext,
+  type TopicPartition,
+  type TopicPartitionOffset,
+} from '@ferry/core';
+import type { BackboneConsumer, InMessage } from '../backbone/backbone.js';
+import { SerialQueue } from '../stores/atomic-file.js';
+import { backoffDelay } from './backoff.js';
+import { asError, isRetriable, TaskRunnerBase, type TaskRunnerDeps } from './task-runner-base.js';
+
+export interface SinkRunnerDeps extends TaskRunnerDeps {
+  task: SinkTask;
+  consumer: BackboneConsumer;
+  subscription: { topics?: string[]; pattern?: RegExp };
+  /** How often preCommit() runs and consumer offsets are committed. */
+  commitIntervalMs: number;
+}
+
+/**
+ * Drives one sink task: consume (group `connect-<name>`), convert,
+ * transform, put(), and commit consumer offsets only for what preCommit()
+ * says is durable, never ahead.
+ */
+export class SinkTaskRunner extends TaskRunnerBase {
+  private readonly task: SinkTask;
+  private readonly queue = new SerialQueue();
+  private assigned: TopicPartition[] = [];
+  /** Next offset to read per partition, for records handed to put(). */
+  private readonly consumed = new Map<string, TopicPartitionOffset>();
+  private readonly committed = new Map<string, number>();
+  private readonly taskPaused = new Set<string>();
+  private commitRequested = false;
+  private lastCommit = Date.now();
+  private commitTimer: NodeJS.Timeout | undefined;
+  private inFlight = new Map<string, InMessage>();
+  private failed = false;
+  private started: Promise<void> | undefined;
+
+  constructor(private readonly kdeps: SinkRunnerDeps) {
+    super(kdeps);
+    this.task = kdeps.task;
+  }
+
+  start(): void {
+    this.started = this.run();
+  }
+
+  private context(): SinkTaskContext {
+    const self = this;
+    const reporter: ErrantRecordReporter = {
+      async report(record: SinkRecord, error: Error) {
+        const consumed = self.inFlight.get(`${record.topic}\u0000${record.kafkaPartition}\u0000${record.kafkaOffset}`);
+        await self.reportFailure(error, 'TASK_PUT', { record, consumed });
+      },
+    };
+    return {
+      connectorName: this.deps.connector,
+      taskId: this.deps.taskId,
+      logger: this.deps.logger,
+      signal: this.abort.signal,
+      assignment: () => [...this.assigned],
+      pause: (tps) => {
+        for (const tp of tps) this.taskPaused.add(topicPartitionKey(tp));
+        this.kdeps.consumer.pause(tps);
+      },
+      resume: (tps) => {
+        for (const tp of tps) this.taskPaused.delete(topicPartitionKey(tp));
+        if (!this.paused) this.kdeps.consumer.resume(tps);
+      },
+      requestCommit: () => {
+        this.commitRequested = true;
+      },
+      offset: (offsets) => {
+        for (const o of offsets) {
+          this.kdeps.consumer.seek(o);
+          this.consumed.set(topicPartitionKey(o), { ...o });
+        }
+      },
+      errantRecordReporter: reporter,
+    };
+  }
+
+  private async run(): Promise<void> {
+    const { consumer } = this.kdeps;
+    try {
+      await this.retrying('start', () => this.task.start(this.deps.taskConfig, this.context()));
+      await this.retrying('connect', () => consumer.connect());
+      await this.retrying('subscribe', () => consumer.subscribe(this.kdeps.subscription));
+      if (this.stopping) return;
+      await consumer.run({
+        onAssignment: (tps) => this.queue.run(() => this.onAssignment(tps)),
+        onBatch: (msgs, tp) => this.queue.run(() => this.onBatch(msgs, tp)),
+      });
+      this.setState(this.paused ? 'PAUSED' : 'RUNNING');
+      this.deps.logger.info({ subscription: this.kdeps.subscription.topics ?? String(this.kdeps.subscription.pattern) }, 'Sink task started');
+      this.commitTimer = setInterval(() => {
+        if (Date.now() - this.lastCommit >= this.kdeps.commitIntervalMs) void this.queue.run(() => this.commit());
+      }, Math.min(1000, this.kdeps.commitIntervalMs));
+      this.commitTimer.unref();
+    } catch (err) {
+      if (!this.stopping) this.failHard(err);
+    }
+  }
+
+  private async retrying<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const r = await fn();
+        if (attempt > 1) this.setWaiting(undefined);
+        return r;
+      } catch (err) {
+        if (!isRetriable(err) || this.stopping) throw err;
+        const delay = backoffDelay(attempt, 200, this.deps.retryMaxDelayMs ?? 30000);
+        this.deps.metrics.retries.inc(this.labels);
+        this.setWaiting(`Retrying ${what} in ${delay} ms after: ${(err as Error).message}`);
+        this.deps.logger.warn({ attempt, delay, err: (err as Error).message }, `Retriable failure in ${what}`);
+        await abortableSleep(delay, this.abort.signal);
+        if (this.stopping) throw err;
+      }
+    }
+  }
+
+  private async onAssignment(tps: TopicPartition[]): Promise<void> {
+    if (this.failed || this.stopping) return;
+    const now = new Set(tps.map(topicPartitionKey));
+    const before = new Set(this.assigned.map(topicPartitionKey));
+    const revoked = this.assigned.filter((tp) => !now.has(topicPartitionKey(tp)));
+    const added = tps.filter((tp) => !before.has(topicPartitionKey(tp)));
+    try {
+      if (revoked.length) {
+        await this.task.close?.(revoked);
+        for (const tp of revoked) {
+          this.consumed.delete(topicPartitionKey(tp));
+          this.committed.delete(topicPartitionKey(tp));
+        }
+      }
+      this.assigned = [...tps];
+      if (added.length) await this.task.open?.(added);
+      for (const tp of added) this.noteTopic(tp.topic);
+      if (this.paused) this.kdeps.consumer.pause(tps);
+    } catch (err) {
+      this.failHard(err);
+    }
+  }
+
+  private async onBatch(msgs: InMessage[], tp: TopicPartition): Promise<void> {
+    if (this.failed || this.stopping) return;
+    const tpKey = topicPartitionKey(tp);
+    const seekTo = this.consumed.get(tpKey);
+    // Messages before a position the task sought to (exactly-once sinks) were already written.
+    const fresh = seekTo ? msgs.filter((m) => m.offset >= seekTo.offset) : msgs;
+    if (fresh.length === 0) return;
+    this.deps.metrics.sinkRecordRead.inc(this.labels, fresh.length);
+    try {
+      const records: SinkRecord[] = [];
+      this.inFlight.clear();
+      for (const m of fresh) {
+        const r = await this.toRecord(m);
+        if (r) {
+          records.push(r);
+          this.inFlight.set(`${r.topic}\u0000${r.kafkaPartition}\u0000${r.kafkaOffset}`, m);
+        }
+      }
+      if (records.length) await this.put(records);
+      const last = fresh[fresh.length - 1]!;
+      this.consumed.set(tpKey, { topic: tp.topic, partition: tp.partition, offset: last.offset + 1 });
+      this.inFlight.clear();
+      if (this.commitRequested || Date.now() - this.lastCommit >= this.kdeps.commitIntervalMs) await this.commit();
+    } catch (err) {
+      this.failHard(err);
+    }
+  }
+
+  private async toRecord(m: InMessage): Promise<SinkRecord | undefined> {
+    const { key: kc, value: vc } = this.deps.converters;
+    let key, value, headers;
+    try {
+      key = kc.toConnectData(m.topic, m.key);
+    } catch (err) {
+      await this.reportFailure(err, 'KEY_CONVERTER', { consumed: m });
+      return undefined;
+    }
+    try {
+      value = vc.toConnectData(m.topic, m.value);
+    } catch (err) {
+      await this.reportFailure(err, 'VALUE_CONVERTER', { consumed: m });
+      return undefined;
+    }
+    try {
+      headers = this.convertHeadersIn(m.topic, m.headers);
+    } catch (err) {
+      await this.reportFailure(err, 'HEADER_CONVERTER', { consumed: m });
+      return undefined;
+    }
+    const record: SinkRecord = {
+      topic: m.topic,
+      kafkaPartition: m.partition,
+      kafkaOffset: m.offset,
+      keySchema: key.schema,
+      key: key.value,
+      valueSchema: value.schema,
+      value: value.value,
+      timestamp: m.timestamp,
+      timestampType: m.timestampType,
+      headers,
+    };
+    const t = await this.transformOne(record, { consumed: m });
+    return t ?? undefined;
+  }
+
+  /** put() with retries for retriable failures (the same records are redelivered), as long as the task runs. */
+  private async put(records: SinkRecord[]): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const t0 = performance.now();
+      try {
+        await this.task.put(records);
+        this.deps.metrics.putBatchSeconds.observe(this.labels, (performance.now() - t0) / 1000);
+        this.deps.metrics.sinkRecordSend.inc(this.labels, records.length);
+        if (attempt > 1) this.setWaiting(undefined);
+        return;
+      } catch (err) {
+        if (!isRetriable(err) || this.stopping) throw err;
+        const delay = backoffDelay(attempt, 200, this.deps.retryMaxDelayMs ?? 30000);
+        this.deps.metrics.retries.inc(this.labels);
+        this.setWaiting(`Retrying put() of ${records.length} records in ${delay} ms after: ${(err as Error).message}`);
+        this.deps.logger.warn({ attempt, delay, err: (err as Error).message }, 'Retriable failure in put()');
+        await abortableSleep(delay, this.abort.signal);
+        if (this.stopping) throw err;
+      }
+    }
+  }
+
+  /** Asks the task what is durable and commits exactly that. */
+  private async commit(): Promise<void> {
+    this.commitRequested = false;
+    this.lastCommit = Date.now();
+    if (this.failed || this.assigned.length === 0) return;
+    const assigned = new Set(this.assigned.map(topicPartitionKey));
+    const current = [...this.consumed.values()].filter((o) => assigned.has(topicPartitionKey(o)));
+    const t0 = performance.now();
+    try {
+      let safe: TopicPartitionOffset[];
+      if (this.task.preCommit) safe = await this.task.preCommit(current.map((o) => ({ ...o })));
+      else {
+        await this.task.flush?.(current.map((o) => ({ ...o })));
+        safe = current;
+      }
+      const toCommit = safe.filter((o) => assigned.has(topicPartitionKey(o)) && o.offset > (this.committed.get(topicPartitionKey(o)) ?? -1));
+      if (toCommit.length === 0) return;
+      await this.kdeps.consumer.commit(toCommit);
+      for (const o of toCommit) this.committed.set(topicPartitionKey(o), o.offset);
+      this.deps.metrics.offsetCommitSuccess.inc(this.labels);
+      this.deps.metrics.offsetCommitSeconds.observe(this.labels, (performance.now() - t0) / 1000);
+    } catch (err) {
+      this.deps.metrics.offsetCommitFailure.inc(this.labels);
+      if (isRetriable(err) || (err as Error).name?.startsWith('KafkaJS')) {
+        // e.g. a rebalance in progress: the next commit carries these offsets.
+        this.deps.logger.warn({ err: (err as Error).message }, 'Offset commit failed; will retry');
+        return;
+      }
+      this.failHard(err);
+    }
+  }
+
+  private failHard(err: unknown): void {
+    if (this.failed) return;
+    this.failed = true;
+    this.fail(asError(err));
+    // Stop fetching; offsets past the failure are never committed.
+    void this.kdeps.consumer.disconnect().catch(() => undefined);
+  }
+
+  protected override onPause(): void {
+    this.kdeps.consumer.pause(this.assigned);
+  }
+
+  protected override onResume(): void {
+    this.kdeps.consumer.resume(this.assigned.filter((tp) => !this.taskPaused.has(topicPartitionKey(tp))));
+  }
+
+  /** Stops gracefully: a last preCommit/commit, close(), stop(). */
+  async stop(timeoutMs: number): Promise<boolean> {
+    this.stopping = true;
+    this.abort.abort();
+    this.wakeWaiters();
+    if (this.commitTimer) clearInterval(this.commitTimer);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((r) => {
+      timer = setTimeout(() => r('timeout'), timeoutMs);
+    });
+    const graceful = (async () => {
+      await this.started;
+      await this.queue.run(async () => {
+        if (!this.failed) {
+          this.stopping = false; // let the final commit run
+          try {
+            await this.commit();
+          } finally {
+            this.stopping = true;
+          }
+          if (this.assigned.length) await this.task.close?.(this.assigned);
+        }
+      });
+      return 'done' as const;
+    })().catch((err) => {
+      this.deps.logger.warn({ err: (err as Error).message }, 'Final commit failed');
+      return 'done' as const;
+    });
+    const outcome = await Promise.race([graceful, timeout]);
+    clearTimeout(timer);
+    try {
+      await Promise.race([this.task.stop(), abortableSleep(timeoutMs)]);
+    } catch (err) {
+      this.deps.logger.warn({ err: (err as Error).message }, 'Sink task stop() failed');
+    }
+    await this.kdeps.consumer.disconnect().catch(() => undefined);
+    if (this.state !== 'FAILED') this.setState('UNASSIGNED');
+    return outcome === 'done';
+  }
+}

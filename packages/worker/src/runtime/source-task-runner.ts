@@ -1,0 +1,308 @@
+import { performance } from 'node:perf_hooks';
+import {
+  abortableSleep,
+  type CommittedOffset,
+  type OffsetStore,
+  type RecordMetadata,
+  type SourceOffset,
+  type SourcePartition,
+  type SourceRecord,
+  type SourceTask,
+  type SourceTaskContext,
+} from '@ferry/core';
+import type { BackboneProducer, OutMessage } from '../backbone/backbone.js';
+import { stableStringify } from '../stores/stable-json.js';
+import { backoffDelay } from './backoff.js';
+import { asError, isRetriable, TaskRunnerBase, type TaskRunnerDeps } from './task-runner-base.js';
+
+export interface SourceRunnerDeps extends TaskRunnerDeps {
+  task: SourceTask;
+  producer: BackboneProducer;
+  offsetStore: OffsetStore;
+  /** How often acknowledged source offsets are written to the offset store. */
+  offsetFlushIntervalMs: number;
+  /** Records converted but not yet acknowledged before poll() waits (backpressure). */
+  maxBufferedRecords?: number;
+}
+
+interface Batch {
+  messages: OutMessage[];
+  /** Records behind `messages`, same order. */
+  records: SourceRecord[];
+  /** Records dropped by transforms or skipped by error tolerance: no write, offsets still advance. */
+  dropped: SourceRecord[];
+  /** Last source offset per partition in this batch. */
+  offsets: Map<string, CommittedOffset>;
+}
+
+/**
+ * Drives one source task: poll, transform, convert, produce (pipelined: the
+ * next poll runs while the previous batch is in flight), and flush source
+ * offsets only for records the backbone acknowledged.
+ */
+export class SourceTaskRunner extends TaskRunnerBase {
+  private readonly task: SourceTask;
+  private pending: Batch[] = [];
+  private buffered = 0;
+  private sending: Promise<void> | null = null;
+  private sendWaiters: Array<() => void> = [];
+  private sendFailure: unknown;
+  /** Offsets acknowledged and not yet flushed, by stable partition key. */
+  private committable = new Map<string, CommittedOffset>();
+  private flushing: Promise<void> | null = null;
+  private flushTimer: NodeJS.Timeout | undefined;
+  private loop: Promise<void> | undefined;
+  /** Set once a stop timed out: this runner must never write again (no zombie duplicates). */
+  private cancelled = false;
+
+  constructor(private readonly sdeps: SourceRunnerDeps) {
+    super(sdeps);
+    this.task = sdeps.task;
+  }
+
+  start(): void {
+    this.loop = this.run();
+  }
+
+  private context(): SourceTaskContext {
+    const { offsetStore, connector } = this.sdeps;
+    return {
+      connectorName: connector,
+      taskId: this.deps.taskId,
+      logger: this.deps.logger,
+      signal: this.abort.signal,
+      offsetReader: {
+        async offset(partition: SourcePartition) {
+          return (await offsetStore.get(connector, [partition])).get(partition) ?? null;
+        },
+        offsets: (partitions: SourcePartition[]) => offsetStore.get(connector, partitions),
+      },
+    };
+  }
+
+  private async run(): Promise<void> {
+    const log = this.deps.logger;
+    try {
+      await this.withRetry('start', () => this.task.start(this.deps.taskConfig, this.context()));
+      if (this.stopping) return;
+      this.setState(this.paused ? 'PAUSED' : 'RUNNING');
+      log.info('Source task started');
+      this.flushTimer = setInterval(() => void this.flushOffsets(), this.sdeps.offsetFlushIntervalMs);
+      this.flushTimer.unref();
+      const maxBuffered = this.sdeps.maxBufferedRecords ?? 20000;
+      while (!this.stopping) {
+        if (this.sendFailure) throw this.sendFailure;
+        if (this.paused) {
+          await this.waitForResume();
+          continue;
+        }
+        if (this.buffered >= maxBuffered) {
+          await this.waitForSend();
+          continue;
+        }
+        const t0 = performance.now();
+        const records = await this.withRetry('poll', () => this.task.poll());
+        this.deps.metrics.pollBatchSeconds.observe(this.labels, (performance.now() - t0) / 1000);
+        if (!records || records.length === 0) continue;
+        this.deps.metrics.sourceRecordPoll.inc(this.labels, records.length);
+        const batch = await this.prepare(records);
+        if (batch) this.enqueue(batch);
+      }
+    } catch (err) {
+      if (!this.stopping) this.fail(asError(err));
+    }
+  }
+
+  /** Retries retriable failures of task calls with backoff, showing the wait in the status. */
+  private async withRetry<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const r = await fn();
+        if (attempt > 1) this.setWaiting(undefined);
+        return r;
+      } catch (err) {
+        if (!isRetriable(err) || this.stopping) throw err;
+        const delay = backoffDelay(attempt, 200, this.deps.retryMaxDelayMs ?? 30000);
+        this.deps.metrics.retries.inc(this.labels);
+        this.setWaiting(`Retrying ${what}() in ${delay} ms after: ${(err as Error).message}`);
+        this.deps.logger.warn({ attempt, delay, err: (err as Error).message }, `Retriable failure in ${what}()`);
+        await abortableSleep(delay, this.abort.signal);
+      }
+    }
+  }
+
+  /** Transforms and converts a poll's records; failures follow the error policy. */
+  private async prepare(records: SourceRecord[]): Promise<Batch | undefined> {
+    const { key: kc, value: vc } = this.deps.converters;
+    const batch: Batch = { messages: [], records: [], dropped: [], offsets: new Map() };
+    for (const original of records) {
+      if (original.sourcePartition && original.sourceOffset) {
+        batch.offsets.set(stableStringify(original.sourcePartition), { partition: original.sourcePartition, offset: original.sourceOffset });
+      }
+      const r = await this.transformOne(original, {});
+      if (!r) {
+        batch.dropped.push(original);
+        continue;
+      }
+      let key: Buffer | null;
+      let value: Buffer | null;
+      let headers: OutMessage['headers'];
+      try {
+        key = kc.fromConnectData(r.topic, r.keySchema, r.key, r.headers);
+      } catch (err) {
+        await this.reportFailure(err, 'KEY_CONVERTER', { record: r });
+        batch.dropped.push(original);
+        continue;
+      }
+      try {
+        value = vc.fromConnectData(r.topic, r.valueSchema, r.value, r.headers);
+      } catch (err) {
+        await this.reportFailure(err, 'VALUE_CONVERTER', { record: r });
+        batch.dropped.push(original);
+        continue;
+      }
+      try {
+        headers = this.convertHeadersOut(r.topic, r.headers);
+      } catch (err) {
+        await this.reportFailure(err, 'HEADER_CONVERTER', { record: r });
+        batch.dropped.push(original);
+        continue;
+      }
+      this.noteTopic(r.topic);
+      batch.messages.push({ topic: r.topic, partition: r.kafkaPartition, key, value, headers, timestamp: r.timestamp ?? Date.now() });
+      batch.records.push(original);
+    }
+    return batch.messages.length || batch.offsets.size ? batch : undefined;
+  }
+
+  private enqueue(batch: Batch): void {
+    this.pending.push(batch);
+    this.buffered += batch.messages.length;
+    this.sending ??= this.sendLoop();
+  }
+
+  private waitForSend(): Promise<void> {
+    if (!this.sending) return Promise.resolve();
+    return new Promise((r) => this.sendWaiters.push(r));
+  }
+
+  /** Sends pending batches one request at a time (in order), merging whatever queued meanwhile. */
+  private async sendLoop(): Promise<void> {
+    try {
+      while (this.pending.length && !this.cancelled) {
+        const batches = this.pending.splice(0);
+        const messages = batches.length === 1 ? batches[0]!.messages : batches.flatMap((b) => b.messages);
+        let metadata: RecordMetadata[] = [];
+        if (messages.length) {
+          metadata = await this.sendWithRetry(messages);
+          if (this.cancelled) return;
+        }
+        let i = 0;
+        for (const b of batches) {
+          for (const [k, v] of b.offsets) this.committable.set(k, v);
+          if (this.task.commitRecord) {
+            for (const r of b.records) this.task.commitRecord(r, metadata[i++] ?? null);
+            for (const r of b.dropped) this.task.commitRecord(r, null);
+          }
+        }
+        this.buffered -= messages.length;
+        this.deps.metrics.sourceRecordWrite.inc(this.labels, messages.length);
+        for (const w of this.sendWaiters.splice(0)) w();
+      }
+    } catch (err) {
+      this.sendFailure = err;
+    } finally {
+      this.sending = null;
+      for (const w of this.sendWaiters.splice(0)) w();
+    }
+  }
+
+  private async sendWithRetry(messages: OutMessage[]): Promise<RecordMetadata[]> {
+    for (let attempt = 1; ; attempt++) {
+      const slow = setTimeout(() => this.setWaiting(`Waiting for the backbone to acknowledge ${messages.length} records`), 5000);
+      try {
+        const md = await this.sdeps.producer.send(messages);
+        clearTimeout(slow);
+        if (attempt > 1 || this.detail.message) this.setWaiting(undefined);
+        return md;
+      } catch (err) {
+        clearTimeout(slow);
+        if (!isRetriable(err) || this.cancelled) throw err;
+        const delay = backoffDelay(attempt, 500, this.deps.retryMaxDelayMs ?? 30000);
+        this.deps.metrics.retries.inc(this.labels);
+        this.setWaiting(`Waiting for the backbone to accept ${messages.length} records (retry in ${delay} ms): ${(err as Error).message}`);
+        this.deps.logger.warn({ attempt, delay, err: (err as Error).message }, 'Produce failed; retrying');
+        await abortableSleep(delay);
+      }
+    }
+  }
+
+  /** Writes acknowledged offsets to the offset store, then tells the task which are durable. */
+  flushOffsets(): Promise<void> {
+    if (this.flushing) return this.flushing;
+    if (this.committable.size === 0 || this.cancelled) return Promise.resolve();
+    const snapshot = this.committable;
+    this.committable = new Map();
+    const entries = [...snapshot.values()];
+    const t0 = performance.now();
+    this.flushing = (async () => {
+      try {
+        await this.sdeps.offsetStore.set(this.deps.connector, entries);
+        this.deps.metrics.offsetCommitSuccess.inc(this.labels);
+        this.deps.metrics.offsetCommitSeconds.observe(this.labels, (performance.now() - t0) / 1000);
+      } catch (err) {
+        for (const [k, v] of snapshot) if (!this.committable.has(k)) this.committable.set(k, v);
+        this.deps.metrics.offsetCommitFailure.inc(this.labels);
+        this.deps.logger.error({ err: (err as Error).message }, 'Failed to flush source offsets; will retry');
+        return;
+      }
+      try {
+        await this.task.commit?.(entries);
+      } catch (err) {
+        this.deps.logger.warn({ err: (err as Error).message }, 'Source task commit() failed');
+      }
+    })().finally(() => {
+      this.flushing = null;
+    });
+    return this.flushing;
+  }
+
+  /**
+   * Stops gracefully: no more polls, in-flight records acknowledged, offsets
+   * flushed (so a clean stop replays nothing). Returns false when it timed
+   * out; the runner is then cancelled and never writes again.
+   */
+  async stop(timeoutMs: number): Promise<boolean> {
+    this.stopping = true;
+    this.abort.abort();
+    this.wakeWaiters();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((r) => {
+      timer = setTimeout(() => r('timeout'), timeoutMs);
+    });
+    const graceful = (async () => {
+      await this.loop;
+      while (this.sending) await this.sending;
+      if (this.flushing) await this.flushing;
+      await this.flushOffsets();
+      return 'done' as const;
+    })();
+    const outcome = await Promise.race([graceful, timeout]);
+    clearTimeout(timer);
+    if (this.flushTimer) clearInterval(this.flushTimer);
+    if (outcome === 'timeout') {
+      this.cancelled = true;
+      this.deps.logger.warn({ timeoutMs }, 'Source task did not stop in time; cancelled (it will write nothing more)');
+    }
+    try {
+      await Promise.race([this.task.stop(), abortableSleep(timeoutMs)]);
+    } catch (err) {
+      this.deps.logger.warn({ err: (err as Error).message }, 'Source task stop() failed');
+    }
+    await this.sdeps.producer.disconnect().catch(() => undefined);
+    if (this.state !== 'FAILED') this.setState('UNASSIGNED');
+    return outcome === 'done';
+  }
+}
+
+export type { SourceOffset };

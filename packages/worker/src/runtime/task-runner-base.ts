@@ -1,0 +1,165 @@
+import {
+  ConnectError,
+  hasErrorCode,
+  type ConnectRecord,
+  type Header,
+  type Logger,
+  type TaskConfig,
+  type TaskState,
+} from '@ferry/core';
+import type { WorkerMetrics } from '../metrics.js';
+import type { ConverterSet } from './converters.js';
+import type { ErrorReporter, Stage } from './error-handling.js';
+import { traceOf } from './error-handling.js';
+import type { RecordTransformer } from './transform-chain.js';
+
+export interface StateDetail {
+  trace?: string;
+  /** What a running task is waiting on, shown in its status. */
+  message?: string;
+}
+
+export interface TaskRunnerDeps {
+  connector: string;
+  taskId: number;
+  taskConfig: TaskConfig;
+  logger: Logger;
+  metrics: WorkerMetrics;
+  converters: ConverterSet;
+  transforms: RecordTransformer;
+  errors: ErrorReporter;
+  onStateChange(state: TaskState, detail: StateDetail): void;
+  /** A topic this task wrote to or read from (for GET /connectors/{name}/topics). */
+  onTopic?(topic: string): void;
+  /** Ceiling (ms) of the backoff between retries of put()/poll() after retriable failures. */
+  retryMaxDelayMs?: number;
+}
+
+/** True for failures worth retrying: our retriable codes and transient client errors. */
+export function isRetriable(err: unknown): boolean {
+  if (hasErrorCode(err, 'RETRIABLE') || hasErrorCode(err, 'NOT_CONNECTED')) return true;
+  const e = err as { retriable?: boolean; name?: string; code?: string };
+  if (e?.retriable === true) return true;
+  return /KafkaJS(Connection|RequestTimeout|NumberOfRetriesExceeded|BrokerNotFound|LockTimeout)/.test(e?.name ?? '') ||
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH'].includes(e?.code ?? '');
+}
+
+/** Shared state handling, converters and transforms of source and sink runners. */
+export abstract class TaskRunnerBase {
+  protected readonly abort = new AbortController();
+  protected stopping = false;
+  protected paused = false;
+  private resumeWaiters: Array<() => void> = [];
+  private _state: TaskState = 'UNASSIGNED';
+  private _detail: StateDetail = {};
+  private readonly topicsSeen = new Set<string>();
+  protected readonly labels: { connector: string; task: string };
+
+  constructor(protected readonly deps: TaskRunnerDeps) {
+    this.labels = { connector: deps.connector, task: String(deps.taskId) };
+  }
+
+  get state(): TaskState {
+    return this._state;
+  }
+
+  get detail(): StateDetail {
+    return this._detail;
+  }
+
+  protected setState(state: TaskState, detail: StateDetail = {}): void {
+    if (this._state === state && this._detail.message === detail.message && this._detail.trace === detail.trace) return;
+    this._state = state;
+    this._detail = detail;
+    this.deps.metrics.setTaskState(this.deps.connector, this.deps.taskId, state);
+    this.deps.onStateChange(state, detail);
+  }
+
+  /** Shows (or clears, with undefined) what a RUNNING task is waiting on. */
+  protected setWaiting(message: string | undefined): void {
+    if (this._state !== 'RUNNING' && this._state !== 'PAUSED') return;
+    this.setState(this._state, message ? { message } : {});
+  }
+
+  protected fail(err: unknown): void {
+    if (this._state === 'FAILED') return;
+    this.deps.logger.error({ err: { message: (err as Error)?.message, stack: (err as Error)?.stack } }, 'Task failed');
+    this.setState('FAILED', { trace: traceOf(err) });
+  }
+
+  pause(): void {
+    if (this.paused || this._state === 'FAILED') return;
+    this.paused = true;
+    this.onPause();
+    if (this._state === 'RUNNING') this.setState('PAUSED');
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.onResume();
+    for (const w of this.resumeWaiters.splice(0)) w();
+    if (this._state === 'PAUSED') this.setState('RUNNING');
+  }
+
+  protected onPause(): void {}
+  protected onResume(): void {}
+
+  protected waitForResume(): Promise<void> {
+    if (!this.paused || this.stopping) return Promise.resolve();
+    return new Promise((r) => this.resumeWaiters.push(r));
+  }
+
+  protected wakeWaiters(): void {
+    for (const w of this.resumeWaiters.splice(0)) w();
+  }
+
+  protected noteTopic(topic: string): void {
+    if (this.topicsSeen.has(topic)) return;
+    this.topicsSeen.add(topic);
+    this.deps.onTopic?.(topic);
+  }
+
+  /** Runs the transform chain on one record; failures go through the error policy (returns undefined to skip). */
+  protected async transformOne<R extends ConnectRecord>(record: R, failure: { consumed?: import('../backbone/backbone.js').InMessage }): Promise<R | null | undefined> {
+    if (this.deps.transforms.empty) return record;
+    try {
+      return this.deps.transforms.apply(record);
+    } catch (err) {
+      await this.reportFailure(err, 'TRANSFORMATION', { record, consumed: failure.consumed });
+      return undefined;
+    }
+  }
+
+  protected async reportFailure(err: unknown, stage: Stage, ctx: { record?: ConnectRecord; consumed?: import('../backbone/backbone.js').InMessage }): Promise<void> {
+    const className =
+      stage === 'KEY_CONVERTER'
+        ? this.deps.converters.keyClass
+        : stage === 'VALUE_CONVERTER'
+          ? this.deps.converters.valueClass
+          : stage === 'HEADER_CONVERTER'
+            ? this.deps.converters.headerClass
+            : undefined;
+    await this.deps.errors.report(err, { stage, ...ctx, className });
+  }
+
+  protected convertHeadersOut(topic: string, headers: Header[] | undefined): Array<{ key: string; value: Buffer | null }> | undefined {
+    if (!headers || headers.length === 0) return undefined;
+    const hc = this.deps.converters.header;
+    return headers.map((h) => ({ key: h.key, value: hc.fromConnectHeader(topic, h.key, h.schema, h.value) }));
+  }
+
+  protected convertHeadersIn(topic: string, headers: Array<{ key: string; value: Buffer | null }>): Header[] {
+    if (headers.length === 0) return [];
+    const hc = this.deps.converters.header;
+    return headers.map((h) => {
+      const sv = hc.toConnectHeader(topic, h.key, h.value);
+      return { key: h.key, value: sv.value, schema: sv.schema };
+    });
+  }
+}
+
+/** Wraps anything thrown by a task into an Error with a useful message. */
+export function asError(err: unknown): Error {
+  return err instanceof Error ? err : new ConnectError(String(err));
+}

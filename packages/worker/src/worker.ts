@@ -1,0 +1,153 @@
+import { hostname } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readFile } from 'node:fs/promises';
+import { pathToFileURL } from 'node:url';
+import type { DestinationStream } from 'pino';
+import { allPlugins } from '@ferry/connectors';
+import { KafkaBackbone } from './backbone/kafka-backbone.js';
+import type { Backbone } from './backbone/backbone.js';
+import { loadWorkerConfig, type WorkerSettings } from './config/worker-config.js';
+import { builtinConverters, builtinHeaderConverters } from './converters/index.js';
+import { ConnectorDirWatcher, parseConnectorFile } from './deploy/connector-files.js';
+import { Herder } from './herder/herder.js';
+import { transformsFactory } from './herder/transforms-factory.js';
+import { LogManager } from './logging.js';
+import { WorkerMetrics } from './metrics.js';
+import { PluginRegistry, type AnyPlugin } from './plugins/registry.js';
+import { createApp, listen } from './rest/server.js';
+import { FileConfigStore } from './stores/file-config-store.js';
+import { FileOffsetStore } from './stores/file-offset-store.js';
+import { MemoryStatusStore } from './stores/memory-status-store.js';
+
+export const VERSION = '0.1.0';
+
+export interface StandaloneOptions {
+  /** The worker file's content (before environment overrides). */
+  workerConfig: Record<string, unknown>;
+  /** Connector files to deploy at start (each `{"name", "config"}`). */
+  connectorFiles?: string[];
+  /** Plugins to register instead of the bundled ones (tests build their own registry). */
+  plugins?: AnyPlugin[];
+  env?: NodeJS.ProcessEnv;
+  logDestination?: DestinationStream;
+  /** Resolve relative paths of the worker config against this folder. */
+  baseDir?: string;
+}
+
+/** Loads `plugin.path` entries: npm package names or module paths exporting `plugins`. */
+async function loadExternalPlugins(entries: string[], baseDir: string): Promise<AnyPlugin[]> {
+  const out: AnyPlugin[] = [];
+  for (const entry of entries) {
+    const spec = entry.startsWith('.') || entry.startsWith('/') ? pathToFileURL(resolve(baseDir, entry)).href : entry;
+    const mod = (await import(spec)) as { plugins?: AnyPlugin[]; default?: { plugins?: AnyPlugin[] } };
+    const list = mod.plugins ?? mod.default?.plugins;
+    if (!Array.isArray(list)) throw new Error(`plugin.path entry ${entry} exports no "plugins" array`);
+    out.push(...list);
+  }
+  return out;
+}
+
+/** A standalone worker: file stores, one herder, the REST API and the connectors folder. */
+export class StandaloneWorker {
+  private server: Server | undefined;
+  private watcher: ConnectorDirWatcher | undefined;
+  private ready = false;
+
+  private constructor(
+    readonly settings: WorkerSettings,
+    readonly raw: Record<string, string>,
+    readonly logs: LogManager,
+    readonly metrics: WorkerMetrics,
+    readonly registry: PluginRegistry,
+    readonly backbone: Backbone,
+    readonly herder: Herder,
+    private readonly offsetStore: FileOffsetStore,
+    private readonly baseDir: string,
+  ) {}
+
+  get port(): number {
+    return (this.server?.address() as AddressInfo | null)?.port ?? 0;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  static async start(opts: StandaloneOptions): Promise<StandaloneWorker> {
+    const baseDir = opts.baseDir ?? process.cwd();
+    const { raw, settings } = loadWorkerConfig(opts.workerConfig, opts.env ?? process.env);
+    const logs = new LogManager({ level: settings['log.level'], destination: opts.logDestination });
+    const log = logs.get('worker');
+    const metrics = new WorkerMetrics();
+    const registry = new PluginRegistry([
+      ...(opts.plugins ?? (allPlugins as AnyPlugin[])),
+      ...builtinConverters,
+      ...builtinHeaderConverters,
+      ...(await loadExternalPlugins(settings['plugin.path'], baseDir)),
+    ]);
+    const backbone = new KafkaBackbone({ brokers: settings['bootstrap.servers'], clientId: settings['client.id'], logger: logs.get('backbone') });
+    const offsetsFile = resolve(baseDir, settings['offset.storage.file.filename']);
+    const configsFile = resolve(baseDir, settings['config.storage.file.filename'] ?? join(dirname(offsetsFile), 'connect.configs'));
+    const offsetStore = new FileOffsetStore(offsetsFile);
+    const configStore = new FileConfigStore(configsFile);
+    await offsetStore.start();
+    await configStore.start();
+    const host = settings['rest.advertised.host.name'] ?? hostname();
+    const herder = new Herder({
+      workerId: `${host}:${settings['rest.advertised.port'] ?? settings['rest.port']}`,
+      workerConfig: raw,
+      settings,
+      registry,
+      backbone,
+      offsetStore,
+      configStore,
+      statusStore: new MemoryStatusStore(),
+      logs,
+      metrics,
+      transforms: transformsFactory(registry),
+    });
+    const worker = new StandaloneWorker(settings, raw, logs, metrics, registry, backbone, herder, offsetStore, baseDir);
+    const app = createApp(
+      {
+        herder,
+        registry,
+        logs,
+        metrics,
+        version: VERSION,
+        commit: process.env.FERRY_COMMIT ?? 'unknown',
+        clusterId: () => backbone.admin().clusterId(),
+        ready: () => worker.ready,
+      },
+      logs.get('rest'),
+    );
+    worker.server = await listen(app, settings['rest.host.name'], settings['rest.port']);
+    log.info({ port: worker.port, offsets: offsetsFile, configs: configsFile }, 'REST API listening');
+    await herder.start();
+    for (const f of opts.connectorFiles ?? []) {
+      const { name, config } = parseConnectorFile(await readFile(f, 'utf8'), f);
+      await herder.putConfig(name, config);
+    }
+    if (settings['connectors.dir']) {
+      worker.watcher = new ConnectorDirWatcher(resolve(baseDir, settings['connectors.dir']), herder, logs.get('deploy'), settings['connectors.dir.poll.interval.ms']);
+      await worker.watcher.start();
+    }
+    worker.ready = true;
+    log.info({ connectors: herder.names() }, 'Worker started');
+    return worker;
+  }
+
+  /** Stops gracefully: tasks flush and commit, then the REST API closes. */
+  async stop(): Promise<void> {
+    this.ready = false;
+    await this.watcher?.stop();
+    await this.herder.stop();
+    await this.offsetStore.stop();
+    await this.backbone.close();
+    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+    this.server?.closeAllConnections?.();
+    this.logs.get('worker').info('Worker stopped');
+    this.logs.flush();
+  }
+}
