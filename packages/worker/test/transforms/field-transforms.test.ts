@@ -121,14 +121,15 @@ describe('MaskField', () => {
     ['dec', Schemas.decimal(2)],
     ['ts', Schemas.timestamp()],
     ['arr', Schemas.array(Schemas.string())],
+    ['m', Schemas.map(Schemas.string(), Schemas.int32())],
     ['keep', Schemas.string()],
   ]);
-  const value = { s: 'secret', i: 5, l: 6, d: 1.5, b: true, dec: '12.30', ts: new Date(1e12), arr: ['x'], keep: 'k' };
+  const value = { s: 'secret', i: 5, l: 6, d: 1.5, b: true, dec: '12.30', ts: new Date(1e12), arr: ['x'], m: { a: 1 }, keep: 'k' };
 
   it('masks struct fields with the empty value of their schema type', () => {
-    const t = transform('MaskField$Value', { fields: 's,i,l,d,b,dec,ts,arr' });
+    const t = transform('MaskField$Value', { fields: 's,i,l,d,b,dec,ts,arr,m' });
     const out = run(t, sinkRecord({ valueSchema: schema, value }))!;
-    assert.deepEqual(out.value, { s: '', i: 0, l: 0, d: 0, b: false, dec: '0', ts: new Date(0), arr: [], keep: 'k' });
+    assert.deepEqual(out.value, { s: '', i: 0, l: 0, d: 0, b: false, dec: '0', ts: new Date(0), arr: [], m: {}, keep: 'k' });
     assert.equal(out.valueSchema, schema);
   });
 
