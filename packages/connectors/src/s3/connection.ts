@@ -1,0 +1,232 @@
+/**
+ * Connection options and client construction shared by S3Sink and S3Source,
+ * plus the mapping of S3 failures onto the platform's error classes.
+ */
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { HeadBucketCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { Config, ConnectError, NotConnectedError, RetriableError, defineConfig, type FieldErrors } from '@ferry/core';
+
+const GROUP = 'S3 connection';
+
+/** Bucket names: 3-63 chars of lower-case letters, digits, dots and hyphens. */
+const BUCKET_RE = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+export const ConnectionConfig = defineConfig({
+  's3.bucket.name': Config.string({
+    doc: 'The S3 bucket to write to (sink) or read from (source). 3-63 characters: lower-case letters, digits, dots and hyphens.',
+    importance: 'HIGH',
+    group: GROUP,
+    pattern: BUCKET_RE,
+    patternHint: 'must be a valid S3 bucket name (3-63 characters: a-z, 0-9, "." and "-", starting and ending with a letter or digit)',
+  }),
+  's3.region': Config.string({
+    doc: 'The AWS region of the bucket.',
+    default: 'us-east-1',
+    importance: 'MEDIUM',
+    group: GROUP,
+  }),
+  'store.url': Config.string({
+    doc: 'Endpoint of an S3-compatible store (MinIO, Ceph, an emulator), e.g. http://127.0.0.1:9000. Empty: the AWS endpoint of s3.region.',
+    optional: true,
+    importance: 'HIGH',
+    group: GROUP,
+    pattern: /^https?:\/\/[^\s/]+(\/.*)?$/,
+    patternHint: 'must be an http:// or https:// URL',
+  }),
+  's3.path.style.access.enabled': Config.bool({
+    doc: 'Address buckets as <store.url>/<bucket> (path style) instead of <bucket>.<host> (virtual-hosted style). Most S3-compatible stores need path style.',
+    default: true,
+    importance: 'LOW',
+    group: GROUP,
+  }),
+  'aws.access.key.id': Config.string({
+    doc: 'Access key id. Empty: the AWS default credential chain (environment, shared config files, web identity, instance or container role).',
+    optional: true,
+    importance: 'HIGH',
+    group: GROUP,
+  }),
+  'aws.secret.access.key': Config.password({
+    doc: 'Secret access key belonging to aws.access.key.id.',
+    optional: true,
+    importance: 'HIGH',
+    group: GROUP,
+  }),
+  's3.part.retries': Config.int({
+    doc: 'Retries of a failed S3 request (each part of a multipart upload included) inside the client, with exponential backoff, before the task reports the failure to the runtime.',
+    default: 3,
+    min: 0,
+    max: 20,
+    importance: 'LOW',
+    group: GROUP,
+  }),
+  's3.request.timeout.ms': Config.int({
+    doc: 'Time allowed for one S3 request before it is abandoned (and retried).',
+    default: 60000,
+    min: 1000,
+    importance: 'LOW',
+    group: GROUP,
+  }),
+  's3.connect.timeout.ms': Config.int({
+    doc: 'Time allowed to open a connection to the endpoint.',
+    default: 5000,
+    min: 100,
+    importance: 'LOW',
+    group: GROUP,
+  }),
+}).check((cfg) => {
+  const errors: FieldErrors = {};
+  const id = cfg['aws.access.key.id'];
+  const secret = cfg['aws.secret.access.key'];
+  if (id && !secret) errors['aws.secret.access.key'] = ['must be set when aws.access.key.id is set'];
+  if (secret && !id) errors['aws.access.key.id'] = ['must be set when aws.secret.access.key is set'];
+  return errors;
+});
+
+export type ConnectionSettings = ReturnType<typeof ConnectionConfig.parse>;
+
+/** Builds the S3 client for a parsed config. */
+export function createS3Client(cfg: ConnectionSettings): S3Client {
+  const opts: S3ClientConfig = {
+    region: cfg['s3.region'],
+    forcePathStyle: cfg['s3.path.style.access.enabled'],
+    maxAttempts: cfg['s3.part.retries'] + 1,
+    requestHandler: new NodeHttpHandler({
+      connectionTimeout: cfg['s3.connect.timeout.ms'],
+      requestTimeout: cfg['s3.request.timeout.ms'],
+      httpAgent: new HttpAgent({ keepAlive: true, maxSockets: 64 }),
+      httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 64 }),
+    }),
+    // Checksums on every request cost CPU and are not understood by every
+    // S3-compatible store; compute them only where the API demands them.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  };
+  if (cfg['store.url']) opts.endpoint = cfg['store.url'];
+  if (cfg['aws.access.key.id'] && cfg['aws.secret.access.key']) {
+    opts.credentials = { accessKeyId: cfg['aws.access.key.id'], secretAccessKey: cfg['aws.secret.access.key'] };
+  }
+  return new S3Client(opts);
+}
+
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+  'ECONNABORTED',
+  'TimeoutError',
+  'RequestTimeout',
+]);
+
+const CREDENTIAL_CODES = new Set([
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'AccessDenied',
+  'Forbidden',
+  'ExpiredToken',
+  'InvalidToken',
+  'CredentialsProviderError',
+  'UnrecognizedClientException',
+]);
+
+interface AwsLikeError {
+  name?: string;
+  code?: string;
+  Code?: string;
+  message?: string;
+  $metadata?: { httpStatusCode?: number };
+  cause?: unknown;
+  errors?: unknown[];
+}
+
+function networkCode(err: unknown): string | undefined {
+  let cur: unknown = err;
+  for (let i = 0; cur && i < 6; i++) {
+    const e = cur as AwsLikeError;
+    if (e.code && NETWORK_CODES.has(e.code)) return e.code;
+    if (e.name && NETWORK_CODES.has(e.name)) return e.name;
+    if (Array.isArray(e.errors)) for (const inner of e.errors) {
+      const c = networkCode(inner);
+      if (c) return c;
+    }
+    cur = e.cause;
+  }
+  return undefined;
+}
+
+/** What kind of failure an S3 error is, for mapping and for tests. */
+export type S3FailureKind = 'network' | 'no-bucket' | 'credentials' | 'throttled' | 'server' | 'not-found' | 'other';
+
+export function classifyS3Error(err: unknown): S3FailureKind {
+  const e = (err ?? {}) as AwsLikeError;
+  if (networkCode(err)) return 'network';
+  const code = e.name ?? e.Code ?? e.code ?? '';
+  const status = e.$metadata?.httpStatusCode;
+  if (code === 'NoSuchBucket') return 'no-bucket';
+  if (code === 'NoSuchKey' || code === 'NotFound') return 'not-found';
+  if (CREDENTIAL_CODES.has(code) || status === 403 || status === 401) return 'credentials';
+  if (code === 'SlowDown' || code === 'Throttling' || code === 'ThrottlingException' || status === 429 || status === 503) return 'throttled';
+  if (status !== undefined && status >= 500) return 'server';
+  return 'other';
+}
+
+/**
+ * Wraps an S3 failure in the error class that tells the runtime what to do.
+ * `what` says what was being done (e.g. `uploading topics/t/partition=0/...`).
+ */
+export function toConnectError(err: unknown, what: string, cfg: Pick<ConnectionSettings, 's3.bucket.name' | 'store.url'>): Error {
+  if (err instanceof ConnectError) return err;
+  const kind = classifyS3Error(err);
+  const msg = (err as Error)?.message ?? String(err);
+  const bucket = cfg['s3.bucket.name'];
+  const endpoint = cfg['store.url'] ?? 'the AWS endpoint';
+  switch (kind) {
+    case 'network':
+      return new NotConnectedError(`S3 endpoint ${endpoint} (store.url) unreachable while ${what}: ${msg}`, { cause: err });
+    case 'no-bucket':
+      return new NotConnectedError(`Bucket "${bucket}" (s3.bucket.name) does not exist at ${endpoint} while ${what}`, { cause: err });
+    case 'credentials':
+      return new NotConnectedError(
+        `S3 rejected the credentials (aws.access.key.id / aws.secret.access.key or the default credential chain) for bucket "${bucket}" while ${what}: ${msg}`,
+        { cause: err },
+      );
+    case 'throttled':
+    case 'server':
+      return new RetriableError(`S3 failed transiently while ${what}: ${msg}`, { cause: err });
+    default:
+      return new ConnectError(`S3 request failed while ${what}: ${msg}`, { cause: err });
+  }
+}
+
+/**
+ * Checks that the bucket is reachable with these credentials. Returns errors
+ * by field name (empty when fine), for a connector's `validate()`.
+ */
+export async function checkBucket(raw: Record<string, string>): Promise<FieldErrors> {
+  const parsed = ConnectionConfig.validate(raw);
+  if (parsed.errorCount > 0) return {};
+  const cfg = parsed.value as ConnectionSettings;
+  const client = createS3Client({ ...cfg, 's3.part.retries': 0, 's3.request.timeout.ms': 10000 });
+  try {
+    await client.send(new HeadBucketCommand({ Bucket: cfg['s3.bucket.name'] }));
+    return {};
+  } catch (err) {
+    const kind = classifyS3Error(err);
+    const msg = (err as Error)?.message || (err as AwsLikeError).name || String(err);
+    if (kind === 'network') return { 'store.url': [`cannot reach ${cfg['store.url'] ?? 'the AWS S3 endpoint'}: ${msg}`] };
+    if (kind === 'credentials')
+      return { 'aws.access.key.id': [`the credentials were rejected for bucket "${cfg['s3.bucket.name']}": ${msg}`] };
+    // HeadBucket answers 404 without a body: that is a missing bucket.
+    if (kind === 'no-bucket' || kind === 'not-found' || (err as AwsLikeError).$metadata?.httpStatusCode === 404)
+      return { 's3.bucket.name': [`bucket "${cfg['s3.bucket.name']}" does not exist`] };
+    return { 's3.bucket.name': [`bucket "${cfg['s3.bucket.name']}" is not usable: ${msg}`] };
+  } finally {
+    client.destroy();
+  }
+}

@@ -1,0 +1,185 @@
+/**
+ * Bounded buffering of open files. Every open file appends its encoded
+ * records to a SpillBuffer; all buffers of a task share one MemoryBudget.
+ * When the bytes held in memory pass the budget, the largest buffers are
+ * moved to temporary files on local disk, so memory stays bounded however
+ * many partitions (and encoded partitions) are open at once.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Readable } from 'node:stream';
+import { randomUUID } from 'node:crypto';
+
+export class MemoryBudget {
+  used = 0;
+  spills = 0;
+  private readonly buffers = new Set<SpillBuffer>();
+  private readonly dir: string;
+  private dirReady = false;
+
+  constructor(
+    readonly maxBytes: number,
+    baseDir: string,
+  ) {
+    this.dir = path.join(baseDir, `ferry-s3-${process.pid}-${randomUUID().slice(0, 8)}`);
+  }
+
+  create(): SpillBuffer {
+    const b = new SpillBuffer(this);
+    this.buffers.add(b);
+    return b;
+  }
+
+  /** @internal */
+  release(b: SpillBuffer, memBytes: number): void {
+    this.used -= memBytes;
+    this.buffers.delete(b);
+  }
+
+  /** @internal */
+  grew(n: number): void {
+    this.used += n;
+    if (this.used > this.maxBytes) this.relieve();
+  }
+
+  /** @internal */
+  shrank(n: number): void {
+    this.used -= n;
+  }
+
+  /** @internal */
+  tempPath(): string {
+    if (!this.dirReady) {
+      fs.mkdirSync(this.dir, { recursive: true });
+      this.dirReady = true;
+    }
+    return path.join(this.dir, `${randomUUID()}.buf`);
+  }
+
+  /** Spills the largest buffers until half the budget is free. */
+  private relieve(): void {
+    const target = this.maxBytes / 2;
+    const bySize = [...this.buffers].filter((b) => b.memBytes > 0 && !b.reading).sort((a, b) => b.memBytes - a.memBytes);
+    for (const b of bySize) {
+      if (this.used <= target) break;
+      b.spill();
+      this.spills++;
+    }
+  }
+
+  /** Removes every temporary file. */
+  dispose(): void {
+    for (const b of this.buffers) b.dispose();
+    this.buffers.clear();
+    if (this.dirReady) fs.rmSync(this.dir, { recursive: true, force: true });
+    this.dirReady = false;
+  }
+}
+
+export class SpillBuffer {
+  private chunks: Buffer[] = [];
+  memBytes = 0;
+  fileBytes = 0;
+  file: string | undefined;
+  /** Being read for upload: never spilled from then on (the reader holds a snapshot). */
+  reading = false;
+  private disposed = false;
+
+  constructor(private readonly budget: MemoryBudget) {}
+
+  get size(): number {
+    return this.memBytes + this.fileBytes;
+  }
+
+  append(b: Buffer): void {
+    this.chunks.push(b);
+    this.memBytes += b.length;
+    this.budget.grew(b.length);
+  }
+
+  /** Moves the in-memory bytes to this buffer's temporary file. */
+  spill(): void {
+    if (this.memBytes === 0 || this.disposed) return;
+    this.file ??= this.budget.tempPath();
+    fs.appendFileSync(this.file, Buffer.concat(this.chunks, this.memBytes));
+    this.fileBytes += this.memBytes;
+    this.budget.shrank(this.memBytes);
+    this.chunks = [];
+    this.memBytes = 0;
+  }
+
+  /** The whole content in one Buffer. */
+  async readAll(): Promise<Buffer> {
+    this.reading = true;
+    const mem = Buffer.concat(this.chunks, this.memBytes);
+    if (!this.file) return mem;
+    const disk = await fs.promises.readFile(this.file);
+    return mem.length ? Buffer.concat([disk, mem]) : disk;
+  }
+
+  /** The whole content as a stream (disk part first). */
+  stream(): Readable {
+    this.reading = true;
+    const file = this.file;
+    const mem = this.chunks.slice();
+    async function* gen() {
+      if (file) {
+        for await (const c of fs.createReadStream(file, { highWaterMark: 1 << 20 })) yield c as Buffer;
+      }
+      for (const c of mem) yield c;
+    }
+    return Readable.from(gen(), { objectMode: false });
+  }
+
+  /** Length-prefixed frames appended with appendFrame(), in order. */
+  *frames(): Generator<Buffer> {
+    this.reading = true;
+    if (this.file) {
+      const fd = fs.openSync(this.file, 'r');
+      try {
+        let pending = Buffer.alloc(0);
+        const chunk = Buffer.allocUnsafe(1 << 20);
+        for (;;) {
+          const n = fs.readSync(fd, chunk, 0, chunk.length, null);
+          if (n === 0) break;
+          pending = pending.length ? Buffer.concat([pending, chunk.subarray(0, n)]) : Buffer.from(chunk.subarray(0, n));
+          let pos = 0;
+          while (pos + 4 <= pending.length) {
+            const len = pending.readUInt32LE(pos);
+            if (pos + 4 + len > pending.length) break;
+            yield pending.subarray(pos + 4, pos + 4 + len);
+            pos += 4 + len;
+          }
+          pending = pending.subarray(pos);
+        }
+      } finally {
+        fs.closeSync(fd);
+      }
+    }
+    const mem = Buffer.concat(this.chunks, this.memBytes);
+    let pos = 0;
+    while (pos + 4 <= mem.length) {
+      const len = mem.readUInt32LE(pos);
+      yield mem.subarray(pos + 4, pos + 4 + len);
+      pos += 4 + len;
+    }
+  }
+
+  /** Appends one length-prefixed frame. */
+  appendFrame(body: Buffer): void {
+    const h = Buffer.allocUnsafe(4);
+    h.writeUInt32LE(body.length, 0);
+    this.append(h);
+    this.append(body);
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.budget.release(this, this.memBytes);
+    this.chunks = [];
+    this.memBytes = 0;
+    if (this.file) fs.rmSync(this.file, { force: true });
+    this.file = undefined;
+  }
+}
