@@ -123,26 +123,43 @@ export async function detectServer(opts: ClientOptions, signal?: AbortSignal): P
       continue;
     }
     const text = await res.text();
-    if (!res.ok) {
+    const elasticHeader = res.headers.get('x-elastic-product') === 'Elasticsearch';
+    if (res.status === 401 || res.status === 403 || (!res.ok && !elasticHeader)) {
       const err = new BulkRequestError('response', `${url} answered ${res.status}: ${text.slice(0, 300)}`, { status: res.status });
       if (!err.retriable) throw err;
       last = err;
       continue;
     }
-    let info: { version?: { number?: string; distribution?: string }; cluster_name?: string; tagline?: string };
+    let info: { version?: { number?: string; distribution?: string }; cluster_name?: string; tagline?: string } = {};
     try {
       info = JSON.parse(text);
     } catch (e) {
-      throw new BulkRequestError('response', `${url} did not answer like Elasticsearch or OpenSearch: ${text.slice(0, 200)}`, {
-        status: res.status,
-        cause: e,
-      });
+      if (!elasticHeader)
+        throw new BulkRequestError('response', `${url} did not answer like Elasticsearch or OpenSearch: ${text.slice(0, 200)}`, {
+          status: res.status,
+          cause: e,
+        });
     }
+    // Minimal Elasticsearch distributions have no GET / (405) but mark every answer with this header.
+    if (!res.ok && elasticHeader) return { product: 'elasticsearch', version: await nodeVersion(url, auth), clusterName: undefined };
     const product: Product =
       info.version?.distribution === 'opensearch' || /opensearch/i.test(info.tagline ?? '') ? 'opensearch' : 'elasticsearch';
     return { product, version: info.version?.number ?? 'unknown', clusterName: info.cluster_name };
   }
   throw last ?? new BulkRequestError('connection', 'no connection.url given');
+}
+
+async function nodeVersion(url: string, auth: string | undefined): Promise<string> {
+  try {
+    const res = await fetch(new URL('/_nodes/_local?filter_path=nodes.*.version', url), {
+      headers: auth ? { authorization: auth } : {},
+      signal: AbortSignal.timeout(5_000),
+    });
+    const body = (await res.json()) as { nodes?: Record<string, { version?: string }> };
+    return Object.values(body.nodes ?? {})[0]?.version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
 }
 
 /** The innermost useful message of an error chain (e.g. "connect ECONNREFUSED 127.0.0.1:9200"). */

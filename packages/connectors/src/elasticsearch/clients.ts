@@ -103,20 +103,25 @@ class OpenSearchBulkClient implements BulkClient {
   }
 
   async bulk(ndjson: string, signal?: AbortSignal): Promise<BulkResult> {
-    const p = this.client.transport.request({
-      method: 'POST',
-      path: '/_bulk',
-      bulkBody: ndjson,
-      querystring: { filter_path: BULK_FILTER },
+    // Not aborted through the client: its abort() raises an uncaught RequestAbortedError
+    // besides rejecting. On abort the caller stops waiting; the request ends by its timeout.
+    const p = Promise.resolve(
+      this.client.transport.request({ method: 'POST', path: '/_bulk', bulkBody: ndjson, querystring: { filter_path: BULK_FILTER } }),
+    );
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(new BulkRequestError('aborted', 'OpenSearch _bulk: request aborted'));
+      if (signal?.aborted) onAbort();
+      else signal?.addEventListener('abort', onAbort, { once: true });
     });
-    const onAbort = () => p.abort();
-    signal?.addEventListener('abort', onAbort, { once: true });
+    p.catch(() => undefined);
+    aborted.catch(() => undefined);
     try {
-      return toBulkResult((await p).body);
+      return toBulkResult((await Promise.race([p, aborted])).body);
     } catch (e) {
       throw normalize(e, 'OpenSearch _bulk');
     } finally {
-      signal?.removeEventListener('abort', onAbort);
+      if (onAbort) signal?.removeEventListener('abort', onAbort);
     }
   }
 

@@ -49,11 +49,12 @@ export async function validateAgainstServer(cfg: ElasticsearchSinkOptions): Prom
       for (const topic of cfg.topics ?? []) {
         const name = dataStreamName(dsType, cfg['data.stream.dataset'] ?? '', topic);
         try {
-          const r = await client.request<{ template?: { data_stream?: unknown }; data_stream?: unknown }>(
+          const r = await client.request<{ template?: { mappings?: Record<string, unknown> }; data_stream?: unknown }>(
             'POST',
             `/_index_template/_simulate_index/${encodeURIComponent(name)}`,
           );
-          if (!r?.template || (r as Record<string, unknown>).data_stream === undefined && !('data_stream' in (r.template ?? {}))) {
+          const isDataStream = r?.data_stream !== undefined || r?.template?.mappings?._data_stream_timestamp !== undefined;
+          if (!isDataStream) {
             (errors['data.stream.type'] ??= []).push(
               `No index template with "data_stream" matches "${name}": create one (e.g. index_patterns ["${dsType}-*-*"], "data_stream": {}) or records would land in a plain index`,
             );
