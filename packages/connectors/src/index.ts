@@ -3,11 +3,13 @@
  * registry from `allPlugins`; tests may build their own from any subset.
  */
 import type { ConnectorPlugin } from '@ferry/core';
+import { plugins as elasticsearch } from './elasticsearch/index.js';
 import { plugins as kinesis } from './kinesis/index.js';
 import { plugins as datagen } from './datagen/index.js';
 import { plugins as file } from './file/index.js';
 
 export const allPlugins: ConnectorPlugin<any>[] = [
+  ...elasticsearch,
   ...kinesis,
   ...datagen,
   ...file,
