@@ -7,10 +7,12 @@ import { plugins as elasticsearch } from './elasticsearch/index.js';
 import { plugins as kinesis } from './kinesis/index.js';
 import { plugins as datagen } from './datagen/index.js';
 import { plugins as file } from './file/index.js';
+import { plugins as postgres } from './postgres/index.js';
 
 export const allPlugins: ConnectorPlugin<any>[] = [
   ...elasticsearch,
   ...kinesis,
   ...datagen,
   ...file,
+  ...postgres,
 ];
