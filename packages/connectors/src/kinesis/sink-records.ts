@@ -137,12 +137,16 @@ export class OffsetTracker {
     return e;
   }
 
-  /** Next offset to read such that every record before it was accepted; undefined when nothing was tracked. */
+  /**
+   * Offset of the first record not yet done, or undefined when every record
+   * handed over is done (then all the runtime consumed is safe: records it
+   * did not hand over were filtered out before put()).
+   */
   committable(tp: TopicPartition): number | undefined {
     const p = this.parts.get(topicPartitionKey(tp));
     if (!p) return undefined;
     while (p.entries.length > 0 && p.entries.peek()!.done) p.entries.shift();
-    return p.entries.length > 0 ? p.entries.peek()!.offset : p.next;
+    return p.entries.length > 0 ? p.entries.peek()!.offset : undefined;
   }
 
   /** Offsets to commit for what the runtime consumed: never past the first record not accepted. */
