@@ -1,7 +1,7 @@
 import { Config, DataError, LogicalNames, defineConfig, type ConnectRecord, type Field, type Schema, type SchemaType, type Transformation } from '@ferry/core';
 import { isoDateString, javaDoubleString, javaFloatString } from './java-format.js';
 import { keyValuePlugins } from './plugin.js';
-import { SchemaCache, requireMap, requireStruct, typeName, type Side } from './util.js';
+import { SchemaCache, compileStructBuilder, copyMap, requireMap, requireStruct, typeName, type Side, type StructBuilder } from './util.js';
 
 const CAST_TYPES = ['int8', 'int16', 'int32', 'int64', 'float32', 'float64', 'boolean', 'string'] as const;
 type CastType = (typeof CAST_TYPES)[number];
@@ -227,12 +227,15 @@ interface Plan {
   schema: Schema;
   /** [field, source kind, target] for each cast field present in the schema. */
   casts: Array<[string, SourceKind, CastType]>;
+  /** Builds the struct with the cast values (given in `casts` order). */
+  build: StructBuilder | null;
 }
 
 /** Casts fields, or the whole key or value, to another primitive type. */
 class Cast implements Transformation {
   private spec: CastSpec = { whole: undefined, fields: new Map() };
   private readonly cache = new SchemaCache<Plan>();
+  private readonly scratch: unknown[] = [];
 
   constructor(private readonly side: Side) {}
 
@@ -247,7 +250,7 @@ class Cast implements Transformation {
     const whole = this.spec.whole;
     if (!schema) {
       if (whole) return this.side.update(record, null, castValue(value, kindFromValue(value), whole));
-      const out = { ...requireMap(value, PURPOSE) };
+      const out = copyMap(requireMap(value, PURPOSE));
       for (const [name, target] of this.spec.fields) {
         const v = out[name];
         if (v !== undefined && v !== null) out[name] = castValue(v, kindFromValue(v), target);
@@ -256,16 +259,20 @@ class Cast implements Transformation {
     }
     const plan = this.cache.get(schema, (s) => this.plan(s));
     if (whole) return this.side.update(record, plan.schema, castValue(value, plan.casts[0][1], whole));
-    const out = { ...requireStruct(value, schema, PURPOSE) };
-    for (const [name, kind, target] of plan.casts) out[name] = castValue(out[name], kind, target);
-    return this.side.update(record, plan.schema, out);
+    const struct = requireStruct(value, schema, PURPOSE);
+    const vals = this.scratch;
+    for (let i = 0; i < plan.casts.length; i++) {
+      const [name, kind, target] = plan.casts[i];
+      vals[i] = castValue(struct[name], kind, target);
+    }
+    return this.side.update(record, plan.schema, plan.build!(struct, vals));
   }
 
   private plan(schema: Schema): Plan {
     const whole = this.spec.whole;
     if (whole) {
       const kind = kindFromSchema(schema);
-      return { schema: castSchema(schema, kind, whole), casts: [['', kind, whole]] };
+      return { schema: castSchema(schema, kind, whole), casts: [['', kind, whole]], build: null };
     }
     if (schema.type !== 'struct') throw new DataError(`Only struct schemas supported for [${PURPOSE}], found schema type: ${schema.type}`);
     const casts: Plan['casts'] = [];
@@ -278,7 +285,13 @@ class Cast implements Transformation {
       return { field, ...castSchema(fs, kind, target) };
     });
     const out: Schema = { ...schema, fields };
-    return { schema: out, casts };
+    const build = compileStructBuilder(
+      fields.map((f) => {
+        const i = casts.findIndex((c) => c[0] === f.field);
+        return i >= 0 ? { to: f.field, extra: i } : { to: f.field, path: [f.field] };
+      }),
+    );
+    return { schema: out, casts, build };
   }
 }
 

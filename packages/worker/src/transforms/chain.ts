@@ -285,6 +285,11 @@ export class TransformChain {
     return this.stages.length === 0;
   }
 
+  /** Same as {@link isEmpty} (the runners' name for it). */
+  get empty(): boolean {
+    return this.stages.length === 0;
+  }
+
   /** Aliases in application order. */
   get aliases(): string[] {
     return this.stages.map((s) => s.alias);

@@ -1,6 +1,6 @@
 import { Config, DataError, Schemas, defineConfig, fieldSchema, type ConnectRecord, type Field, type Header, type Schema, type Transformation } from '@ferry/core';
 import { transformPlugin } from './plugin.js';
-import { SchemaCache, asField, isPlainObject, optionalSchema, structLike } from './util.js';
+import { SchemaCache, VALUE, asField, compileStructBuilder, copyMap, isPlainObject, optionalSchema, setKey, structLike, type StructBuilder } from './util.js';
 
 export const ExtractNewRecordStateConfig = defineConfig({
   'delete.handling.mode': Config.enum(['drop', 'rewrite', 'none'], {
@@ -46,6 +46,8 @@ interface Plan {
   schema: Schema;
   fieldSchemas: Schema[];
   headerSchemas: Schema[];
+  /** Builds the extended row: its fields, then the added ones, then __deleted (null when the row is not extended). */
+  build: StructBuilder | null;
 }
 
 /**
@@ -59,6 +61,7 @@ class ExtractNewRecordState implements Transformation {
   private fields: Addition[] = [];
   private headers: Addition[] = [];
   private readonly cache = new SchemaCache<Plan | null>();
+  private readonly scratch: unknown[] = [];
 
   configure(config: Record<string, string>): void {
     const cfg = ExtractNewRecordStateConfig.parse(config);
@@ -106,7 +109,7 @@ class ExtractNewRecordState implements Transformation {
     let row: unknown;
     if (isDelete) {
       if (this.deleteMode === 'drop') return null;
-      if (this.deleteMode === 'none') return { ...record, valueSchema: plan?.schema ?? null, value: null };
+      if (this.deleteMode === 'none') return VALUE.update(record, plan?.schema ?? null, null);
       row = value.before;
     } else {
       row = value.after;
@@ -114,17 +117,22 @@ class ExtractNewRecordState implements Transformation {
     const extended = this.fields.length > 0 || this.deleteMode === 'rewrite';
     let out: unknown = row ?? null;
     if (extended && isPlainObject(row)) {
-      const o: Record<string, unknown> = { ...row };
-      for (const a of this.fields) o[a.name] = this.read(value, a);
-      if (this.deleteMode === 'rewrite') o[DELETED] = isDelete ? 'true' : 'false';
-      out = o;
+      const extra = this.scratch;
+      for (let i = 0; i < this.fields.length; i++) extra[i] = this.read(value, this.fields[i]);
+      if (this.deleteMode === 'rewrite') extra[this.fields.length] = isDelete ? 'true' : 'false';
+      if (plan?.build) out = plan.build(row, extra);
+      else {
+        const o = copyMap(row);
+        for (let i = 0; i < this.fields.length; i++) setKey(o, this.fields[i].name, extra[i]);
+        if (this.deleteMode === 'rewrite') o[DELETED] = extra[this.fields.length];
+        out = o;
+      }
     }
-    const result: ConnectRecord = { ...record, valueSchema: plan?.schema ?? null, value: out };
-    if (this.headers.length > 0) {
-      const hs: Header[] = record.headers ? [...record.headers] : [];
-      this.headers.forEach((a, i) => hs.push({ key: a.name, value: this.read(value, a), schema: plan ? plan.headerSchemas[i] : null }));
-      result.headers = hs;
-    }
+    const result = VALUE.update(record, plan?.schema ?? null, out);
+    if (this.headers.length === 0) return result;
+    const hs: Header[] = record.headers ? [...record.headers] : [];
+    this.headers.forEach((a, i) => hs.push({ key: a.name, value: this.read(value, a), schema: plan ? plan.headerSchemas[i] : null }));
+    result.headers = hs; // a fresh copy that has the key: a cheap store
     return result;
   }
 
@@ -160,11 +168,16 @@ class ExtractNewRecordState implements Transformation {
     };
     const fieldSchemas = this.fields.map((a) => resolve(a, 'add.fields'));
     const headerSchemas = this.headers.map((a) => resolve(a, 'add.headers'));
-    if (fieldSchemas.length === 0 && this.deleteMode !== 'rewrite') return { schema: rowSchema, fieldSchemas, headerSchemas };
+    if (fieldSchemas.length === 0 && this.deleteMode !== 'rewrite') return { schema: rowSchema, fieldSchemas, headerSchemas, build: null };
     const fields: Field[] = [...(rowSchema.fields ?? [])];
     this.fields.forEach((a, i) => fields.push(asField(a.name, fieldSchemas[i])));
     if (this.deleteMode === 'rewrite') fields.push(asField(DELETED, Schemas.string(true)));
-    return { schema: structLike(rowSchema, fields), fieldSchemas, headerSchemas };
+    const build = compileStructBuilder([
+      ...(rowSchema.fields ?? []).map((f) => ({ to: f.field, path: [f.field] })),
+      ...this.fields.map((a, i) => ({ to: a.name, extra: i })),
+      ...(this.deleteMode === 'rewrite' ? [{ to: DELETED, extra: this.fields.length }] : []),
+    ]);
+    return { schema: structLike(rowSchema, fields), fieldSchemas, headerSchemas, build };
   }
 }
 

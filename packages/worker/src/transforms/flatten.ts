@@ -1,6 +1,6 @@
 import { Config, defineConfig, type ConnectRecord, type Field, type Schema, type Transformation } from '@ferry/core';
 import { keyValuePlugins } from './plugin.js';
-import { SchemaCache, isPlainObject, requireMap, requireStruct, structLike, type Side } from './util.js';
+import { SchemaCache, compileStructBuilder, isPlainObject, requireMap, requireStruct, setKey, structLike, type Side, type StructBuilder } from './util.js';
 
 export const FlattenConfig = defineConfig({
   delimiter: Config.string({
@@ -11,15 +11,9 @@ export const FlattenConfig = defineConfig({
 
 const PURPOSE = 'flattening';
 
-/** One output field: where to read it in the nested input. */
-interface Leaf {
-  path: string[];
-  name: string;
-}
-
 interface Plan {
   schema: Schema;
-  leaves: Leaf[];
+  build: StructBuilder;
 }
 
 /**
@@ -48,16 +42,7 @@ class Flatten implements Transformation {
     }
     const struct = requireStruct(value, schema, PURPOSE);
     const plan = this.cache.get(schema, (s) => this.plan(s));
-    const out: Record<string, unknown> = {};
-    for (const leaf of plan.leaves) {
-      let cur: unknown = struct;
-      for (const p of leaf.path) {
-        cur = (cur as Record<string, unknown> | null | undefined)?.[p];
-        if (cur === undefined || cur === null) break;
-      }
-      out[leaf.name] = cur ?? null;
-    }
-    return this.side.update(record, plan.schema, out);
+    return this.side.update(record, plan.schema, plan.build(struct));
   }
 
   private flattenSchemaless(map: Record<string, unknown>, prefix: string, out: Record<string, unknown>): void {
@@ -66,13 +51,13 @@ class Flatten implements Transformation {
       const v = map[k];
       if (isPlainObject(v)) this.flattenSchemaless(v, name, out);
       else if (v instanceof Map) this.flattenSchemaless(Object.fromEntries(v) as Record<string, unknown>, name, out);
-      else out[name] = v;
+      else setKey(out, name, v);
     }
   }
 
   private plan(schema: Schema): Plan {
     const fields: Field[] = [];
-    const leaves: Leaf[] = [];
+    const leaves: Array<{ to: string; path: string[]; nullish: true }> = [];
     const walk = (s: Schema, path: string[], prefix: string, optional: boolean) => {
       for (const f of s.fields ?? []) {
         const name = prefix === '' ? f.field : prefix + this.delimiter + f.field;
@@ -81,12 +66,12 @@ class Flatten implements Transformation {
           walk(f, [...path, f.field], name, opt);
         } else {
           fields.push(opt && !f.optional ? { ...f, field: name, optional: true } : { ...f, field: name });
-          leaves.push({ path: [...path, f.field], name });
+          leaves.push({ to: name, path: [...path, f.field], nullish: true });
         }
       }
     };
     walk(schema, [], '', schema.optional ?? false);
-    return { schema: structLike(schema, fields), leaves };
+    return { schema: structLike(schema, fields), build: compileStructBuilder(leaves) };
   }
 }
 

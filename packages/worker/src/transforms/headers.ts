@@ -1,6 +1,6 @@
 import { Config, type FieldErrors, Schemas, defineConfig, fieldSchema, type ConnectRecord, type Header, type Schema, type Transformation } from '@ferry/core';
 import { keyValuePlugins, transformPlugin } from './plugin.js';
-import { SchemaCache, requireMap, requireStruct, structLike, type Side } from './util.js';
+import { SchemaCache, compileStructBuilder, requireMap, requireStruct, setKey, structLike, withHeaders, type Side, type StructBuilder } from './util.js';
 
 // ---------------------------------------------------------------- HeaderFrom
 
@@ -21,6 +21,8 @@ export const HeaderFromConfig = defineConfig({
 interface HeaderFromPlan {
   schema: Schema;
   headerSchemas: Array<Schema | null>;
+  /** Builds the value without the moved fields (move only). */
+  build: StructBuilder | null;
 }
 
 /** Copies or moves fields of the key or value into headers. */
@@ -48,21 +50,21 @@ class HeaderFrom implements Transformation {
       const map = requireMap(value, 'header ' + (this.move ? 'move' : 'copy'));
       let out = map;
       if (this.move) {
-        out = { ...map };
-        for (const f of this.fields) delete out[f];
+        out = {};
+        for (const k in map) if (!this.fields.includes(k)) setKey(out, k, map[k]);
       }
       for (let i = 0; i < this.fields.length; i++) headers.push({ key: this.headers[i], value: map[this.fields[i]] ?? null, schema: null });
-      return { ...this.side.update(record, null, out), headers };
+      const updated = this.side.update(record, null, out);
+      updated.headers = headers; // a fresh copy that has the key: a cheap store
+      return updated;
     }
     const struct = requireStruct(value, schema, 'header ' + (this.move ? 'move' : 'copy'));
     const plan = this.cache.get(schema, (s) => this.plan(s));
-    let out = struct;
-    if (this.move) {
-      out = { ...struct };
-      for (const f of this.fields) delete out[f];
-    }
+    const out = plan.build ? plan.build(struct) : struct;
     for (let i = 0; i < this.fields.length; i++) headers.push({ key: this.headers[i], value: struct[this.fields[i]] ?? null, schema: plan.headerSchemas[i] });
-    return { ...this.side.update(record, plan.schema, out), headers };
+    const updated = this.side.update(record, plan.schema, out);
+    updated.headers = headers;
+    return updated;
   }
 
   private plan(schema: Schema): HeaderFromPlan {
@@ -71,8 +73,9 @@ class HeaderFrom implements Transformation {
       const f = byName.get(name);
       return f ? fieldSchema(f) : null;
     });
-    const updated = this.move ? structLike(schema, (schema.fields ?? []).filter((f) => !this.fields.includes(f.field))) : schema;
-    return { schema: updated, headerSchemas };
+    if (!this.move) return { schema, headerSchemas, build: null };
+    const kept = (schema.fields ?? []).filter((f) => !this.fields.includes(f.field));
+    return { schema: structLike(schema, kept), headerSchemas, build: compileStructBuilder(kept.map((f) => ({ to: f.field, path: [f.field] }))) };
   }
 }
 
@@ -123,8 +126,7 @@ class InsertHeader implements Transformation {
 
   apply(record: ConnectRecord): ConnectRecord {
     // Always added, even when a header of that name exists (headers are a multimap).
-    const headers = record.headers ? [...record.headers, this.header] : [this.header];
-    return { ...record, headers };
+    return withHeaders(record, record.headers ? [...record.headers, this.header] : [this.header]);
   }
 }
 
@@ -152,7 +154,7 @@ class DropHeaders implements Transformation {
   apply(record: ConnectRecord): ConnectRecord {
     const hs = record.headers;
     if (!hs || hs.length === 0 || !hs.some((h) => this.names.has(h.key))) return record;
-    return { ...record, headers: hs.filter((h) => !this.names.has(h.key)) };
+    return withHeaders(record, hs.filter((h) => !this.names.has(h.key)));
   }
 }
 

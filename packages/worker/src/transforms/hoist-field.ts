@@ -1,6 +1,6 @@
 import { Config, defineConfig, type ConnectRecord, type Schema, type Transformation } from '@ferry/core';
 import { keyValuePlugins } from './plugin.js';
-import { SchemaCache, asField, type Side } from './util.js';
+import { SchemaCache, asField, setKey, type Side } from './util.js';
 
 export const HoistFieldConfig = defineConfig({
   field: Config.string({
@@ -24,7 +24,8 @@ class HoistField implements Transformation {
   apply(record: ConnectRecord): ConnectRecord {
     const value = this.side.value(record);
     const schema = this.side.schema(record);
-    const out = { [this.field]: value ?? null };
+    const out: Record<string, unknown> = {};
+    setKey(out, this.field, value ?? null);
     if (!schema) return this.side.update(record, null, out);
     const hoisted = this.cache.get(schema, (s): Schema => ({ type: 'struct', fields: [asField(this.field, s)], optional: false }));
     return this.side.update(record, hoisted, out);

@@ -1,6 +1,6 @@
 import { Config, DataError, Schemas, defineConfig, type ConnectRecord, type Field, type Schema, type Transformation } from '@ferry/core';
 import { keyValuePlugins } from './plugin.js';
-import { SchemaCache, asField, requireMap, requireStruct, structLike, type Side } from './util.js';
+import { SchemaCache, asField, compileStructBuilder, copyMap, requireMap, requireStruct, setKey, structLike, type Side, type StructBuilder } from './util.js';
 
 const OPTIONALITY = 'Suffix with `!` to make this a required field, or `?` to keep it optional (the default).';
 const spec = (what: string) => Config.string({ doc: `Field name for ${what}. ${OPTIONALITY}`, optional: true });
@@ -48,7 +48,9 @@ function schemaFor(kind: Kind, optional: boolean): Schema {
 class InsertField implements Transformation {
   private inserts: Insertion[] = [];
   private staticValue: string | undefined;
-  private readonly cache = new SchemaCache();
+  private readonly cache = new SchemaCache<{ schema: Schema; build: StructBuilder }>();
+  /** Inserted values of the record at hand, reused to keep the hot path allocation-free. */
+  private readonly scratch: unknown[] = [];
 
   constructor(private readonly side: Side) {}
 
@@ -69,51 +71,59 @@ class InsertField implements Transformation {
     const value = this.side.value(record);
     if (value === null || value === undefined) return record; // tombstones pass through
     const schema = this.side.schema(record);
+    const vals = this.scratch;
+    this.values(record, vals, !!schema);
     if (!schema) {
-      const out = { ...requireMap(value, PURPOSE) };
-      this.insert(record, out, false);
+      const out = copyMap(requireMap(value, PURPOSE));
+      // Without a schema, metadata the record lacks (partition, timestamp) is left out.
+      for (let i = 0; i < this.inserts.length; i++) if (vals[i] !== null) setKey(out, this.inserts[i].name, vals[i]);
       return this.side.update(record, null, out);
     }
     const struct = requireStruct(value, schema, PURPOSE);
-    const updated = this.cache.get(schema, (s) => this.updatedSchema(s));
-    const out = { ...struct };
-    this.insert(record, out, true);
-    return this.side.update(record, updated, out);
+    const plan = this.cache.get(schema, (s) => this.plan(s));
+    return this.side.update(record, plan.schema, plan.build(struct, vals));
   }
 
-  private insert(record: ConnectRecord, out: Record<string, unknown>, schemaful: boolean): void {
-    for (const ins of this.inserts) {
-      switch (ins.kind) {
+  /** The value of each insertion for this record (null when the record lacks it). */
+  private values(record: ConnectRecord, out: unknown[], schemaful: boolean): void {
+    for (let i = 0; i < this.inserts.length; i++) {
+      let v: unknown = null;
+      switch (this.inserts[i].kind) {
         case 'topic':
-          out[ins.name] = record.topic;
+          v = record.topic;
           break;
         case 'partition':
-          if (record.kafkaPartition !== undefined && record.kafkaPartition !== null) out[ins.name] = record.kafkaPartition;
+          v = record.kafkaPartition ?? null;
           break;
         case 'offset': {
           const offset = (record as { kafkaOffset?: number }).kafkaOffset;
           if (offset === undefined) throw new DataError('Offset insertion is only supported for sink connectors, record is a source record');
-          out[ins.name] = offset;
+          v = offset;
           break;
         }
         case 'timestamp':
           // As in Kafka Connect: a Timestamp (Date) with a schema, epoch millis without.
-          if (record.timestamp !== undefined && record.timestamp !== null) out[ins.name] = schemaful ? new Date(record.timestamp) : record.timestamp;
+          if (record.timestamp !== undefined && record.timestamp !== null) v = schemaful ? new Date(record.timestamp) : record.timestamp;
           break;
         case 'static':
-          if (this.staticValue !== undefined) out[ins.name] = this.staticValue;
+          v = this.staticValue ?? null;
           break;
       }
+      out[i] = v;
     }
   }
 
-  private updatedSchema(schema: Schema): Schema {
+  private plan(schema: Schema): { schema: Schema; build: StructBuilder } {
     const fields: Field[] = [...(schema.fields ?? [])];
     for (const ins of this.inserts) {
       if (fields.some((f) => f.field === ins.name)) throw new DataError(`Cannot insert field "${ins.name}": the schema already has a field of that name`);
       fields.push(asField(ins.name, schemaFor(ins.kind, ins.optional)));
     }
-    return structLike(schema, fields);
+    const build = compileStructBuilder([
+      ...(schema.fields ?? []).map((f) => ({ to: f.field, path: [f.field] })),
+      ...this.inserts.map((ins, i) => ({ to: ins.name, extra: i })),
+    ]);
+    return { schema: structLike(schema, fields), build };
   }
 }
 

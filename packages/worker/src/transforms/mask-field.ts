@@ -1,6 +1,6 @@
 import { Config, DataError, LogicalNames, defineConfig, fieldSchema, type ConnectRecord, type Schema, type Transformation } from '@ferry/core';
 import { keyValuePlugins } from './plugin.js';
-import { SchemaCache, requireMap, requireStruct, typeName, type Side } from './util.js';
+import { SchemaCache, compileStructBuilder, copyMap, requireMap, requireStruct, typeName, type Side, type StructBuilder } from './util.js';
 
 export const MaskFieldConfig = defineConfig({
   fields: Config.list({ doc: 'Names of fields to mask.', importance: 'HIGH' }),
@@ -22,7 +22,8 @@ const INT_RANGE: Record<string, [number, number]> = {
 class MaskField implements Transformation {
   private fields: string[] = [];
   private replacement: string | undefined;
-  private readonly cache = new SchemaCache<Array<[string, Schema]>>();
+  private readonly cache = new SchemaCache<{ masks: Array<[string, Schema]>; build: StructBuilder }>();
+  private readonly scratch: unknown[] = [];
 
   constructor(private readonly side: Side) {}
 
@@ -37,20 +38,33 @@ class MaskField implements Transformation {
     if (value === null || value === undefined) return record;
     const schema = this.side.schema(record);
     if (!schema) {
-      const out = { ...requireMap(value, PURPOSE) };
+      const out = copyMap(requireMap(value, PURPOSE));
       for (const f of this.fields) if (f in out) out[f] = this.maskSchemaless(out[f], f);
       return this.side.update(record, null, out);
     }
-    const out = { ...requireStruct(value, schema, PURPOSE) };
-    const plan = this.cache.get(schema, (s) =>
-      this.fields.map((name): [string, Schema] => {
-        const f = s.fields?.find((x) => x.field === name);
-        if (!f) throw new DataError(`${name} is not a valid field name`);
-        return [name, fieldSchema(f)];
+    const struct = requireStruct(value, schema, PURPOSE);
+    const plan = this.cache.get(schema, (s) => this.plan(s));
+    const vals = this.scratch;
+    for (let i = 0; i < plan.masks.length; i++) {
+      const [name, fs] = plan.masks[i];
+      vals[i] = this.maskWithSchema(struct[name], fs, name);
+    }
+    return this.side.update(record, schema, plan.build(struct, vals));
+  }
+
+  private plan(s: Schema): { masks: Array<[string, Schema]>; build: StructBuilder } {
+    const masks = this.fields.map((name): [string, Schema] => {
+      const f = s.fields?.find((x) => x.field === name);
+      if (!f) throw new DataError(`${name} is not a valid field name`);
+      return [name, fieldSchema(f)];
+    });
+    const build = compileStructBuilder(
+      (s.fields ?? []).map((f) => {
+        const i = this.fields.indexOf(f.field);
+        return i >= 0 ? { to: f.field, extra: i } : { to: f.field, path: [f.field] };
       }),
     );
-    for (const [name, fs] of plan) out[name] = this.maskWithSchema(out[name], fs, name);
-    return this.side.update(record, schema, out);
+    return { masks, build };
   }
 
   private maskSchemaless(v: unknown, name: string): unknown {

@@ -1,6 +1,7 @@
 import { Config, type FieldErrors, defineConfig, type ConnectRecord, type Transformation } from '@ferry/core';
 import { JavaReplacement, compileJavaRegex, groupCount, javaRegexError } from './java-regex.js';
 import { transformPlugin } from './plugin.js';
+import { withTopic } from './util.js';
 
 export const RegexRouterConfig = defineConfig({
   regex: Config.string({ doc: 'Regular expression to use for matching (Java syntax, matched against the whole topic).', importance: 'HIGH' }),
@@ -42,7 +43,7 @@ class RegexRouter implements Transformation {
       if (this.routes.size >= CACHE_LIMIT) this.routes.clear();
       this.routes.set(record.topic, topic);
     }
-    return topic === record.topic ? record : { ...record, topic };
+    return topic === record.topic ? record : withTopic(record, topic);
   }
 
   private route(topic: string): string {

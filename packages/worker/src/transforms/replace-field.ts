@@ -1,6 +1,6 @@
 import { Config, defineConfig, type ConnectRecord, type Field, type Schema, type Transformation } from '@ferry/core';
 import { keyValuePlugins } from './plugin.js';
-import { SchemaCache, parsePair, requireMap, requireStruct, structLike, type Side } from './util.js';
+import { SchemaCache, compileStructBuilder, parsePair, requireMap, requireStruct, setKey, structLike, type Side, type StructBuilder } from './util.js';
 
 export const ReplaceFieldConfig = defineConfig({
   exclude: Config.list({
@@ -23,8 +23,7 @@ const PURPOSE = 'field replacement';
 
 interface Plan {
   schema: Schema;
-  /** [from, to] for every kept field, in schema order. */
-  moves: Array<[string, string]>;
+  build: StructBuilder;
 }
 
 /** Filters (include / exclude) and renames fields. */
@@ -54,26 +53,24 @@ class ReplaceField implements Transformation {
     if (!schema) {
       const map = requireMap(value, PURPOSE);
       const out: Record<string, unknown> = {};
-      for (const k in map) if (this.keep(k)) out[this.renames.get(k) ?? k] = map[k];
+      for (const k in map) if (this.keep(k)) setKey(out, this.renames.get(k) ?? k, map[k]);
       return this.side.update(record, null, out);
     }
     const struct = requireStruct(value, schema, PURPOSE);
     const plan = this.cache.get(schema, (s) => this.plan(s));
-    const out: Record<string, unknown> = {};
-    for (const [from, to] of plan.moves) out[to] = struct[from];
-    return this.side.update(record, plan.schema, out);
+    return this.side.update(record, plan.schema, plan.build(struct));
   }
 
   private plan(schema: Schema): Plan {
     const fields: Field[] = [];
-    const moves: Array<[string, string]> = [];
+    const moves: Array<{ to: string; path: string[] }> = [];
     for (const f of schema.fields ?? []) {
       if (!this.keep(f.field)) continue;
       const to = this.renames.get(f.field) ?? f.field;
       fields.push(to === f.field ? f : { ...f, field: to });
-      moves.push([f.field, to]);
+      moves.push({ to, path: [f.field] });
     }
-    return { schema: structLike(schema, fields), moves };
+    return { schema: structLike(schema, fields), build: compileStructBuilder(moves) };
   }
 }
 

@@ -1,7 +1,7 @@
 import { Config, DataError, LogicalNames, Schemas, defineConfig, type ConnectRecord, type Schema, type Transformation } from '@ferry/core';
 import { keyValuePlugins } from './plugin.js';
 import { compileDateFormat, dateFormatError, type DateFormat } from './simple-date-format.js';
-import { SchemaCache, requireMap, requireStruct, typeName, type Side } from './util.js';
+import { SchemaCache, compileStructBuilder, copyMap, requireMap, requireStruct, typeName, type Side, type StructBuilder } from './util.js';
 
 const TARGET_TYPES = ['string', 'unix', 'Date', 'Time', 'Timestamp'] as const;
 type TsType = (typeof TARGET_TYPES)[number];
@@ -77,7 +77,8 @@ class TimestampConverter implements Transformation {
   private target: TsType = 'Timestamp';
   private format: DateFormat | undefined;
   private precision: Precision = 'milliseconds';
-  private readonly cache = new SchemaCache<{ schema: Schema; source: TsType }>();
+  private readonly cache = new SchemaCache<{ schema: Schema; source: TsType; build: StructBuilder | null }>();
+  private readonly scratch: unknown[] = [];
 
   constructor(private readonly side: Side) {}
 
@@ -95,7 +96,7 @@ class TimestampConverter implements Transformation {
     if (!schema) {
       if (value === null || value === undefined) return record;
       if (this.field === '') return this.side.update(record, null, this.convert(value, typeFromValue(value)));
-      const out = { ...requireMap(value, PURPOSE) };
+      const out = copyMap(requireMap(value, PURPOSE));
       const v = out[this.field];
       if (v !== null && v !== undefined) out[this.field] = this.convert(v, typeFromValue(v));
       return this.side.update(record, null, out);
@@ -103,14 +104,14 @@ class TimestampConverter implements Transformation {
     const plan = this.cache.get(schema, (s) => this.plan(s));
     if (this.field === '') return this.side.update(record, plan.schema, value == null ? null : this.convert(value, plan.source));
     if (value === null || value === undefined) return this.side.update(record, plan.schema, value ?? null);
-    const out = { ...requireStruct(value, schema, PURPOSE) };
-    const v = out[this.field];
-    out[this.field] = v === null || v === undefined ? null : this.convert(v, plan.source);
-    return this.side.update(record, plan.schema, out);
+    const struct = requireStruct(value, schema, PURPOSE);
+    const v = struct[this.field];
+    this.scratch[0] = v === null || v === undefined ? null : this.convert(v, plan.source);
+    return this.side.update(record, plan.schema, plan.build!(struct, this.scratch));
   }
 
-  private plan(schema: Schema): { schema: Schema; source: TsType } {
-    if (this.field === '') return { schema: targetSchema(this.target, schema.optional ?? false), source: typeFromSchema(schema) };
+  private plan(schema: Schema): { schema: Schema; source: TsType; build: StructBuilder | null } {
+    if (this.field === '') return { schema: targetSchema(this.target, schema.optional ?? false), source: typeFromSchema(schema), build: null };
     if (schema.type !== 'struct') throw new DataError(`Only struct schemas supported for [${PURPOSE}], found schema type: ${schema.type}`);
     let source: TsType | undefined;
     const fields = (schema.fields ?? []).map((f) => {
@@ -119,7 +120,8 @@ class TimestampConverter implements Transformation {
       return { ...targetSchema(this.target, f.optional ?? false), field: f.field };
     });
     if (source === undefined) throw new DataError(`Field ${this.field} does not exist in the ${this.side.name} schema`);
-    return { schema: { ...schema, fields }, source };
+    const build = compileStructBuilder(fields.map((f) => (f.field === this.field ? { to: f.field, extra: 0 } : { to: f.field, path: [f.field] })));
+    return { schema: { ...schema, fields }, source, build };
   }
 
   private convert(v: unknown, source: TsType): unknown {

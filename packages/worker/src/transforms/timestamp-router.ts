@@ -1,6 +1,7 @@
 import { Config, DataError, defineConfig, type ConnectRecord, type Transformation } from '@ferry/core';
 import { transformPlugin } from './plugin.js';
 import { compileDateFormat, dateFormatError, type DateFormat } from './simple-date-format.js';
+import { withTopic } from './util.js';
 
 export const TimestampRouterConfig = defineConfig({
   'topic.format': Config.string({
@@ -57,7 +58,7 @@ class TimestampRouter implements Transformation {
       this.lastTopic = record.topic;
       this.lastBucket = bucket;
     }
-    return { ...record, topic: this.lastResult };
+    return withTopic(record, this.lastResult);
   }
 }
 

@@ -1,6 +1,6 @@
 import { Config, DataError, defineConfig, type ConnectRecord, type Field, type Schema, type Transformation } from '@ferry/core';
 import { transformPlugin } from './plugin.js';
-import { SchemaCache, requireMap, requireStruct, VALUE } from './util.js';
+import { KEY, SchemaCache, compileStructBuilder, requireMap, requireStruct, setKey, VALUE, type StructBuilder } from './util.js';
 
 export const ValueToKeyConfig = defineConfig({
   fields: Config.list({ doc: 'Field names on the record value to extract as the record key.', importance: 'HIGH' }),
@@ -11,7 +11,7 @@ const PURPOSE = 'copying fields from value to key';
 /** Replaces the record key with a struct (or map) of fields copied from the value. */
 class ValueToKey implements Transformation {
   private fields: string[] = [];
-  private readonly cache = new SchemaCache();
+  private readonly cache = new SchemaCache<{ schema: Schema; build: StructBuilder }>();
 
   configure(config: Record<string, string>): void {
     this.fields = ValueToKeyConfig.parse(config).fields;
@@ -25,23 +25,22 @@ class ValueToKey implements Transformation {
     if (!schema) {
       const map = requireMap(value, PURPOSE);
       const key: Record<string, unknown> = {};
-      for (const f of this.fields) key[f] = map[f] ?? null;
-      return { ...record, keySchema: null, key };
+      for (const f of this.fields) setKey(key, f, map[f] ?? null);
+      return KEY.update(record, null, key);
     }
     const struct = requireStruct(value, schema, PURPOSE);
-    const keySchema = this.cache.get(schema, (s) => this.keySchema(s));
-    const key: Record<string, unknown> = {};
-    for (const f of this.fields) key[f] = struct[f] ?? null;
-    return { ...record, keySchema, key };
+    const plan = this.cache.get(schema, (s) => this.plan(s));
+    return KEY.update(record, plan.schema, plan.build(struct));
   }
 
-  private keySchema(schema: Schema): Schema {
+  private plan(schema: Schema): { schema: Schema; build: StructBuilder } {
     const fields: Field[] = this.fields.map((name) => {
       const f = schema.fields?.find((x) => x.field === name);
       if (!f) throw new DataError(`Field does not exist: ${name}`);
       return f;
     });
-    return { type: 'struct', fields, optional: false };
+    const build = compileStructBuilder(this.fields.map((f) => ({ to: f, path: [f], nullish: true })));
+    return { schema: { type: 'struct', fields, optional: false }, build };
   }
 }
 
