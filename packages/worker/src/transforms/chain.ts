@@ -104,6 +104,12 @@ function addError(errors: FieldErrors, key: string, msg: string): void {
   (errors[key] ??= []).push(msg);
 }
 
+/** Adds a plugin's option errors under their full keys, with the full key in the message too. */
+function addOptionErrors(errors: FieldErrors, optionErrors: FieldErrors, prefix: string): void {
+  for (const [k, msgs] of Object.entries(optionErrors))
+    for (const m of msgs) addError(errors, prefix + k, m.replace(`configuration "${k}"`, `configuration "${prefix}${k}"`).replace(`configuration ${k}:`, `configuration ${prefix}${k}:`));
+}
+
 function parseChain(raw: Record<string, string>, lookup: TransformLookup): ParsedChain {
   const errors: FieldErrors = {};
   const predicates = new Map<string, PredicateSpec>();
@@ -126,7 +132,7 @@ function parseChain(raw: Record<string, string>, lookup: TransformLookup): Parse
       continue;
     }
     const options = withPrefix(raw, prefix);
-    for (const [k, msgs] of Object.entries(plugin.config.validate(options).errors)) for (const m of msgs) addError(errors, prefix + k, m);
+    addOptionErrors(errors, plugin.config.validate(options).errors, prefix);
     predicates.set(alias, { alias, plugin, options });
   }
 
@@ -157,7 +163,7 @@ function parseChain(raw: Record<string, string>, lookup: TransformLookup): Parse
       addError(errors, typeKey, `Invalid value ${className} for configuration ${typeKey}: Class ${className} could not be found${hint}.`);
       continue;
     }
-    for (const [k, msgs] of Object.entries(plugin.config.validate(options).errors)) for (const m of msgs) addError(errors, prefix + k, m);
+    addOptionErrors(errors, plugin.config.validate(options).errors, prefix);
     stages.push({ alias, plugin, options, predicate, negate: negate ?? false });
   }
   return { stages, predicates, errors };

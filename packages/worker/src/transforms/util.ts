@@ -23,26 +23,6 @@ export interface Side {
  * carries, and structs with a known schema are built by compiled literals.
  */
 
-function isRecordField(k: string): boolean {
-  switch (k) {
-    case 'topic':
-    case 'kafkaPartition':
-    case 'keySchema':
-    case 'key':
-    case 'valueSchema':
-    case 'value':
-    case 'timestamp':
-    case 'headers':
-    case 'kafkaOffset':
-    case 'timestampType':
-    case 'sourcePartition':
-    case 'sourceOffset':
-      return true;
-    default:
-      return false;
-  }
-}
-
 /**
  * A shallow copy of a record, to update before returning it. It has every
  * field of its kind (absent optional ones as `undefined`) and keeps any
@@ -88,7 +68,7 @@ export function copyRecord<R extends ConnectRecord>(r: R): R {
       timestamp: a.timestamp,
       headers: a.headers,
     };
-  for (const k in a) if (!isRecordField(k) && Object.hasOwn(a, k)) setKey(o, k, a[k]);
+  for (const k in a) if (!Object.hasOwn(o, k) && Object.hasOwn(a, k)) setKey(o, k, a[k]);
   return o as unknown as R;
 }
 
@@ -219,11 +199,6 @@ export function requireStruct(v: unknown, schema: Schema, purpose: string): Reco
   return v as Record<string, unknown>;
 }
 
-export function requireSchemaFields(schema: Schema, purpose: string): Field[] {
-  if (schema.type !== 'struct') throw new DataError(`Only struct schemas supported for [${purpose}], found schema type: ${schema.type}`);
-  return schema.fields ?? [];
-}
-
 /**
  * Derived schemas keyed by the identity of the schema they derive from, so a
  * converter that reuses schema objects costs one Map lookup per record. A
@@ -275,14 +250,6 @@ export function recordLocation(record: ConnectRecord): string {
   const offset = (record as { kafkaOffset?: unknown }).kafkaOffset;
   if (typeof offset === 'number' || typeof offset === 'bigint') parts.push(`offset=${offset}`);
   return parts.join(' ');
-}
-
-/** Epoch milliseconds of a Date or an epoch-ms number (the logical-type conventions). */
-export function toEpochMs(v: unknown, what: string): number {
-  if (v instanceof Date) return v.getTime();
-  if (typeof v === 'number') return v;
-  if (typeof v === 'bigint') return Number(v);
-  throw new DataError(`Expected ${what} to be a Date or epoch milliseconds, found ${typeName(v)}`);
 }
 
 /** Splits `a:b` pairs (ReplaceField renames); `null` when malformed. */

@@ -184,7 +184,12 @@ describe('validateTransforms', () => {
     assert.match(errors['transforms.b.type'][0], /Class com.example.Missing could not be found/);
     assert.match(errors['transforms.c.type'][0], /it is a predicate, not a transformation/);
     assert.match(errors.transforms[0], /Duplicate alias/);
-    assert.match(errors['predicates.p.pattern'][0], /Missing required configuration/);
+    assert.match(errors['predicates.p.pattern'][0], /Missing required configuration "predicates.p.pattern"/);
+  });
+
+  it('names the full key in option messages', () => {
+    const errors = validateTransforms({ transforms: 'm', 'transforms.m.type': 'SetSchemaMetadata$Value', 'transforms.m.schema.version': 'x' }, builtinTransformLookup);
+    assert.match(errors['transforms.m.schema.version'][0], /^Invalid value "x" for configuration transforms.m.schema.version: /);
   });
 
   it('reports a missing type', () => {

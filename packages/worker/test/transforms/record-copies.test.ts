@@ -17,6 +17,9 @@ describe('record copies', () => {
     assert.equal(s.kafkaOffset, 42);
     assert.equal(s.timestampType, 'CreateTime');
     assert.equal(s.timestamp, sink.timestamp);
+    const odd = copyRecord(deepFreeze({ ...sinkRecord(), sourceOffset: { x: 1 }, toString: 'field' })) as Record<string, unknown>;
+    assert.deepEqual(odd.sourceOffset, { x: 1 });
+    assert.equal(odd.toString, 'field');
   });
 
   it('work on records without the optional schema fields', () => {
