@@ -7,5 +7,6 @@ import postgres from './postgres.mjs';
 import redis from './redis.mjs';
 import s3 from './s3.mjs';
 import kinesis from './kinesis.mjs';
+import elasticsearch from './elasticsearch.mjs';
 
-export const services = [kafka, postgres, redis, s3, kinesis];
+export const services = [kafka, postgres, redis, elasticsearch, s3, kinesis];
