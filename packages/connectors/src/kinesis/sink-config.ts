@@ -60,6 +60,15 @@ export const SinkConfig = ConnectionConfig.merge(
       min: MAX_RECORD_BYTES,
       group: 'Batching',
     }),
+    'max.put.wait.ms': Config.long({
+      doc:
+        'How long put() waits for room in a full buffer. After that it accepts the batch and pauses the task\'s ' +
+        'partitions until the buffer drains to half, so the consumer keeps polling (and its group membership) ' +
+        'during long throttling.',
+      default: 10_000,
+      min: 0,
+      group: 'Batching',
+    }),
     'max.retries': Config.int({
       doc:
         'Attempts after the first for a record that fails for a reason other than throttling (internal failure, network ' +

@@ -70,6 +70,8 @@ export interface KinesisSinkMetrics {
   peakBuffered: number;
   /** Times put() had to wait for room in the buffer. */
   backpressureWaits: number;
+  /** Times the buffer stayed full past max.put.wait.ms and consumption was paused. */
+  backpressurePauses: number;
 }
 
 export interface KinesisSinkTaskOptions {
@@ -90,7 +92,9 @@ export interface KinesisSinkTaskOptions {
  *
  * Memory: at most `max.buffered.records` records / `max.buffered.bytes` bytes
  * are held; put() waits for room, which slows consumption while Kinesis
- * throttles instead of growing without bound.
+ * throttles instead of growing without bound. A wait longer than
+ * `max.put.wait.ms` turns into a pause of the task's partitions (see
+ * waitForRoom), so the consumer keeps its group membership.
  */
 export class KinesisSinkTask implements SinkTask {
   client: KinesisClient | undefined;
@@ -107,6 +111,7 @@ export class KinesisSinkTask implements SinkTask {
   private pauseUntil = 0;
   private fatal: Error | undefined;
   private closedTps = new Set<string>();
+  private pausedForRoom = false;
   private urgent = 0;
   private waiters: Waiter[] = [];
   private wake: (() => void) | undefined;
@@ -127,6 +132,7 @@ export class KinesisSinkTask implements SinkTask {
     bufferedBytes: 0,
     peakBuffered: 0,
     backpressureWaits: 0,
+    backpressurePauses: 0,
   };
 
   constructor(private readonly options: KinesisSinkTaskOptions = {}) {}
@@ -144,6 +150,7 @@ export class KinesisSinkTask implements SinkTask {
   async open(partitions: TopicPartition[]): Promise<void> {
     for (const tp of partitions) this.closedTps.delete(topicPartitionKey(tp));
     this.tracker.forget(partitions);
+    if (this.pausedForRoom) this.ctx.pause(partitions);
   }
 
   async put(records: SinkRecord[]): Promise<void> {
@@ -247,13 +254,44 @@ export class KinesisSinkTask implements SinkTask {
     await reporter.report(r, err);
   }
 
+  /**
+   * Waits for room in the buffer, up to `max.put.wait.ms`. Past that the
+   * records are taken anyway and the task's partitions are paused until the
+   * buffer drains to half, so a long throttling episode never blocks put()
+   * for longer than the consumer's session allows. Memory then stays within
+   * the buffer limits plus the batches already fetched.
+   */
   private async waitForRoom(size: number): Promise<void> {
     const hasRoom = () =>
       this.buffered === 0 ||
       (this.buffered < this.cfg['max.buffered.records'] && this.bufferedBytes + size <= this.cfg['max.buffered.bytes']);
-    if (hasRoom()) return;
+    if (hasRoom() || this.pausedForRoom) return;
     this.counters.backpressureWaits++;
-    await this.until(hasRoom);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([
+      this.until(hasRoom).then(() => false),
+      new Promise<boolean>((r) => {
+        timer = setTimeout(() => r(true), this.cfg['max.put.wait.ms']);
+      }),
+    ]).finally(() => clearTimeout(timer));
+    if (timedOut && !hasRoom()) {
+      const tps = this.ctx.assignment();
+      this.pausedForRoom = true;
+      this.counters.backpressurePauses++;
+      this.ctx.pause(tps);
+      this.log.warn(
+        { buffered: this.buffered, bufferedBytes: this.bufferedBytes, partitions: tps.length },
+        'Kinesis sink buffer still full; pausing consumption until it drains',
+      );
+    }
+  }
+
+  private resumeIfDrained(): void {
+    if (!this.pausedForRoom) return;
+    if (this.buffered > this.cfg['max.buffered.records'] / 2 || this.bufferedBytes > this.cfg['max.buffered.bytes'] / 2) return;
+    this.pausedForRoom = false;
+    this.ctx.resume(this.ctx.assignment());
+    this.log.info({ buffered: this.buffered }, 'Kinesis sink buffer drained; resuming consumption');
   }
 
   private enqueue(p: Pending): void {
@@ -424,6 +462,7 @@ export class KinesisSinkTask implements SinkTask {
     } else if (!q.inFlight && !this.ready.has(key)) {
       this.ready.set(key, Date.now());
     }
+    this.resumeIfDrained();
     this.settleWaiters();
     this.notify();
   }

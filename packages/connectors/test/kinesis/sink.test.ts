@@ -293,6 +293,45 @@ describe('KinesisSink against the emulator', () => {
     assert.equal(back.length, 400);
   });
 
+  test('a buffer full for longer than max.put.wait.ms pauses the partitions instead of blocking put, and resumes once drained', async () => {
+    const name = await stream(2);
+    let throttling = true;
+    const options: KinesisSinkTaskOptions = {
+      configureClient: (c) =>
+        c.middlewareStack.add(
+          (next, context) => async (args) => {
+            if (context.commandName === 'PutRecordsCommand' && throttling) {
+              throw new ProvisionedThroughputExceededException({ message: 'Rate exceeded (injected)', $metadata: {} });
+            }
+            return next(args);
+          },
+          { step: 'initialize', name: 'throttleAll' },
+        ),
+    };
+    const calls: string[] = [];
+    const assignment = [0, 1, 2].map((partition) => ({ topic: 'orders', partition }));
+    const task = new KinesisSinkTask(options);
+    await task.start(
+      { ...baseConfig(name), topics: 'orders', 'max.buffered.records': '100', 'max.put.wait.ms': '300', 'retry.backoff.ms': '20', 'retry.backoff.max.ms': '100' },
+      { ...sinkContext(), assignment: () => assignment, pause: (tps) => calls.push(`pause ${tps.length}`), resume: (tps) => calls.push(`resume ${tps.length}`) },
+    );
+    const gen = new RecordGen();
+    const sim = new TopicSim();
+    const t = Date.now();
+    await task.put(sim.toSink(gen.make(250, 120)));
+    assert.ok(Date.now() - t >= 250, 'waited for room first');
+    assert.deepEqual(calls, ['pause 3']);
+    assert.equal(task.metrics().buffered, 250, 'bounded by the buffer plus the batch in hand');
+    assert.equal(task.metrics().backpressurePauses, 1);
+    throttling = false;
+    await waitFor('resumed', () => calls.includes('resume 3'));
+    await task.flush(sim.consumed());
+    await task.stop();
+    const back = delivered(await readStream(client, name));
+    checkPerKey(back, gen.counts());
+    assert.equal(back.length, 250);
+  });
+
   test('crash: a new task from the committed offsets delivers everything; duplicates bounded by what was not committed', async () => {
     const name = await stream(2);
     const gen = new RecordGen();
