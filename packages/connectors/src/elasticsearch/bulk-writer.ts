@@ -379,8 +379,12 @@ export class BulkWriter {
       try {
         await this.reporter.report(p.action.record, err);
       } catch (e) {
-        this.setFatal(e instanceof Error ? e : err);
-        return;
+        // The runtime does not tolerate errors: that fails the task only when the policy is fail;
+        // ignore/warn mean "skip it", the dead-letter queue being a bonus.
+        if (policy === 'fail') {
+          this.setFatal(e instanceof Error ? e : err);
+          return;
+        }
       }
     }
     p.slot.done = true;

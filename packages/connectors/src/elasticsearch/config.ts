@@ -32,15 +32,16 @@ const fields = {
     ignoreCase: true,
     group: 'Connector',
   }),
+  // Same defaults as the runtime's own declaration of these two, which merges with this one.
   topics: Config.list({
     doc: 'Topics to consume (or use topics.regex). Subscription is handled by the runtime.',
-    optional: true,
+    default: [],
     importance: 'HIGH',
     group: 'Connector',
   }),
   'topics.regex': Config.string({
     doc: 'A regular expression of topics to consume (instead of topics).',
-    optional: true,
+    default: '',
     group: 'Connector',
   }),
   'index.name.format': Config.string({
@@ -112,7 +113,7 @@ const fields = {
     group: 'Connector',
   }),
   'retry.backoff.ms': Config.long({
-    doc: 'Wait before the first retry; it doubles with each attempt (with jitter), up to 10 seconds.',
+    doc: 'Wait before the first retry; it doubles with each attempt (with jitter), up to 5 seconds.',
     default: 100,
     min: 0,
     group: 'Connector',

@@ -16,6 +16,9 @@ import { DocumentBuilder } from './document.js';
 import { BulkWriter } from './bulk-writer.js';
 import { OffsetTracker } from './offset-tracker.js';
 
+/** How long the final preCommit of a graceful stop waits for buffered records. */
+const STOP_FLUSH_MS = 4_000;
+
 export function clientOptions(cfg: ElasticsearchSinkOptions) {
   return {
     urls: cfg['connection.url'],
@@ -135,6 +138,12 @@ export class ElasticsearchSinkTask implements SinkTask {
    */
   async preCommit(offsets: TopicPartitionOffset[]): Promise<TopicPartitionOffset[]> {
     if (this.writer.fatal) throw this.writer.fatal;
+    if (this.ctx.signal.aborted && this.writer.buffered > 0) {
+      // The final commit of a graceful stop: give what is buffered a short chance to land,
+      // so the next owner of these partitions does not rewrite it.
+      await this.writer.flush(Math.min(this.cfg['flush.timeout.ms'], STOP_FLUSH_MS)).catch(() => undefined);
+      if (this.writer.fatal) throw this.writer.fatal;
+    }
     return this.tracker.safeOffsets(offsets);
   }
 

@@ -145,6 +145,16 @@ export function sinkScenarios(
         assert.equal(await count(url, topic), 11);
       });
 
+      it('ignore: keeps going even when the runtime refuses the report (no error tolerance)', async () => {
+        const topic = await mappedIndex('mal-ign-none');
+        const refusing = { reported: [] as never[], report: async () => Promise.reject(new Error('tolerance exceeded')) };
+        const { task } = await startTask({ 'key.ignore': 'true', 'behavior.on.malformed.documents': 'ignore' }, refusing as never);
+        await deliver(task, mixed(topic));
+        await task.flush([]);
+        await task.stop();
+        assert.equal(await count(url, topic), 10);
+      });
+
       it('warn: skips them with a warning naming the record', async () => {
         const topic = await mappedIndex('mal-warn');
         const warnings: string[] = [];
