@@ -23,6 +23,35 @@ export interface Side {
  * carries, and structs with a known schema are built by compiled literals.
  */
 
+const enum Kind {
+  Plain,
+  Source,
+  Sink,
+}
+
+/** Whether `k` is one of the fields the copy template of `kind` already holds. */
+function inTemplate(k: string, kind: Kind): boolean {
+  switch (k) {
+    case 'topic':
+    case 'kafkaPartition':
+    case 'keySchema':
+    case 'key':
+    case 'valueSchema':
+    case 'value':
+    case 'timestamp':
+    case 'headers':
+      return true;
+    case 'kafkaOffset':
+    case 'timestampType':
+      return kind === Kind.Sink;
+    case 'sourcePartition':
+    case 'sourceOffset':
+      return kind === Kind.Source;
+    default:
+      return false;
+  }
+}
+
 /**
  * A shallow copy of a record, to update before returning it. It has every
  * field of its kind (absent optional ones as `undefined`) and keeps any
@@ -31,7 +60,9 @@ export interface Side {
 export function copyRecord<R extends ConnectRecord>(r: R): R {
   const a = r as unknown as Record<string, unknown>;
   let o: Record<string, unknown>;
-  if ('kafkaOffset' in r)
+  let kind: Kind;
+  if ('kafkaOffset' in r) {
+    kind = Kind.Sink;
     o = {
       topic: a.topic,
       kafkaPartition: a.kafkaPartition,
@@ -44,7 +75,8 @@ export function copyRecord<R extends ConnectRecord>(r: R): R {
       timestamp: a.timestamp,
       headers: a.headers,
     };
-  else if ('sourceOffset' in r)
+  } else if ('sourceOffset' in r) {
+    kind = Kind.Source;
     o = {
       topic: a.topic,
       kafkaPartition: a.kafkaPartition,
@@ -57,7 +89,8 @@ export function copyRecord<R extends ConnectRecord>(r: R): R {
       sourcePartition: a.sourcePartition,
       sourceOffset: a.sourceOffset,
     };
-  else
+  } else {
+    kind = Kind.Plain;
     o = {
       topic: a.topic,
       kafkaPartition: a.kafkaPartition,
@@ -68,7 +101,9 @@ export function copyRecord<R extends ConnectRecord>(r: R): R {
       timestamp: a.timestamp,
       headers: a.headers,
     };
-  for (const k in a) if (!Object.hasOwn(o, k) && Object.hasOwn(a, k)) setKey(o, k, a[k]);
+  }
+  // Records are plain objects: every enumerable key is an own key.
+  for (const k in a) if (!inTemplate(k, kind)) setKey(o, k, a[k]);
   return o as unknown as R;
 }
 
