@@ -73,6 +73,8 @@ interface ShardState {
   /** Sequence number of the last record this task instance emitted from the shard. */
   lastEmitted: string | undefined;
   nextAt: number;
+  /** MillisBehindLatest of the shard's last answer. */
+  behind: number;
   throttleStreak: number;
   errorStreak: number;
 }
@@ -89,7 +91,7 @@ export interface KinesisSourceMetrics {
   shardsReading: number;
   shardsWaiting: number;
   shardsEnded: number;
-  /** Largest MillisBehindLatest of the last answers, across shards. */
+  /** Largest MillisBehindLatest of the shards being read (their last answers). */
   millisBehindLatest: number;
 }
 
@@ -168,6 +170,7 @@ export class KinesisSourceTask implements SourceTask {
         lastSeq: off?.seq,
         lastEmitted: undefined,
         nextAt: now,
+        behind: 0,
         throttleStreak: 0,
         errorStreak: 0,
       });
@@ -227,12 +230,14 @@ export class KinesisSourceTask implements SourceTask {
     let reading = 0;
     let waiting = 0;
     let ended = 0;
+    let behind = 0;
     for (const s of this.shards.values()) {
+      if (s.phase === 'reading') behind = Math.max(behind, s.behind);
       if (s.phase === 'reading') reading++;
       else if (s.phase === 'waiting') waiting++;
       else ended++;
     }
-    return { ...this.counters, shardsReading: reading, shardsWaiting: waiting, shardsEnded: ended };
+    return { ...this.counters, shardsReading: reading, shardsWaiting: waiting, shardsEnded: ended, millisBehindLatest: behind };
   }
 
   async stop(): Promise<void> {
@@ -262,7 +267,7 @@ export class KinesisSourceTask implements SourceTask {
       });
       this.counters.recordsRead += records.length;
       this.counters.bytesRead += bytes;
-      this.counters.millisBehindLatest = out.MillisBehindLatest ?? 0;
+      s.behind = out.MillisBehindLatest ?? 0;
       s.throttleStreak = 0;
       s.errorStreak = 0;
       if (records.length > 0) {
