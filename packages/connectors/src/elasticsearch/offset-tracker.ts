@@ -55,7 +55,8 @@ export class OffsetTracker {
     const s = this.state(tp);
     if (offset > s.lastAccepted) s.lastAccepted = offset;
     const slot: Slot = { offset, done: false };
-    s.slots.push(slot);
+    // Drop acknowledged slots now and then, not only when offsets are asked for.
+    if ((s.slots.push(slot) & 1023) === 0) s.firstPending();
     return slot;
   }
 
