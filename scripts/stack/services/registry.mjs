@@ -8,5 +8,6 @@ import redis from './redis.mjs';
 import s3 from './s3.mjs';
 import kinesis from './kinesis.mjs';
 import elasticsearch from './elasticsearch.mjs';
+import opensearch from './opensearch.mjs';
 
-export const services = [kafka, postgres, redis, elasticsearch, s3, kinesis];
+export const services = [kafka, postgres, redis, elasticsearch, opensearch, s3, kinesis];
