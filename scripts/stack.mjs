@@ -3,11 +3,13 @@
 //   node scripts/stack.mjs up [service ...]      start (idempotent); none = all
 //   node scripts/stack.mjs down [service ...]    stop what this script started
 //   node scripts/stack.mjs status [service ...]  show state
+//   node scripts/stack.mjs kafka-tool topics --list   Kafka's CLI tools (see README)
 // Plain Node (no dependencies) so it runs before `npm install`.
 // See scripts/stack/README.md.
 import { up, down, status, services } from './stack/index.mjs';
 
 const USAGE = `usage: node scripts/stack.mjs <up|down|status> [service ...]
+       node scripts/stack.mjs kafka-tool <topics|console-producer|console-consumer|consumer-groups|...|MainClass> [args ...]
 services: ${services.map((s) => `${s.name} (${s.address})${s.optIn ? ' [opt-in]' : ''}`).join(', ')}`;
 
 function line(r) {
@@ -43,6 +45,14 @@ async function main(argv) {
         process.stderr.write(`${err.message}\n`);
         return 2;
       }
+    }
+    case 'kafka-tool': {
+      if (!names.length) {
+        process.stderr.write(`${USAGE}\n`);
+        return 2;
+      }
+      const { kafkaToolInteractive } = await import('./stack/services/kafka.mjs');
+      return kafkaToolInteractive(names[0], names.slice(1));
     }
     case undefined:
     case '-h':

@@ -111,6 +111,12 @@ export function searchService(opts) {
       for (const d of dirs) fs.mkdirSync(d, { recursive: true });
       writeConfig(path.join(ctx.dir, 'config'), opts.yml(ctx.dir));
       await giveToServiceUser(user, dirs);
+      if (user) {
+        const probe = await run('runuser', ['-u', user, '--', 'test', '-w', path.join(ctx.dir, 'data'), '-a', '-x', path.join(home(), 'bin', distName)], { check: false });
+        if (probe.code !== 0) {
+          throw new Error(`user ${user} cannot reach ${ctx.dir} or ${home()}: every parent folder needs o+x (check STACK_DIR/STACK_CACHE)`);
+        }
+      }
       ctx.user = user;
       return filled ? 'distribution downloaded' : '';
     },

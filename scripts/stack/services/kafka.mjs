@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
+import { spawn } from 'node:child_process';
 import { cacheDir, stackScriptsDir } from '../lib/paths.mjs';
 import { ensureDir, fingerprint, mvnCopyDependencies } from '../lib/cache.mjs';
 import { javaBin } from '../lib/java.mjs';
@@ -81,18 +82,46 @@ function clusterId() {
   }
 }
 
-/**
- * Run one of Kafka's command-line tools (any main class in the jars), e.g.
- * kafkaTool('org.apache.kafka.tools.TopicCommand', ['--bootstrap-server', '127.0.0.1:9092', '--list']).
- */
-export async function kafkaTool(mainClass, args, opts = {}) {
+const TOOL_ALIASES = {
+  topics: 'org.apache.kafka.tools.TopicCommand',
+  'console-producer': 'org.apache.kafka.tools.ConsoleProducer',
+  'console-consumer': 'org.apache.kafka.tools.consumer.ConsoleConsumer',
+  'consumer-groups': 'org.apache.kafka.tools.consumer.group.ConsumerGroupCommand',
+  configs: 'org.apache.kafka.admin.ConfigCommand',
+  'get-offsets': 'org.apache.kafka.tools.GetOffsetShell',
+  'metadata-quorum': 'org.apache.kafka.tools.MetadataQuorumCommand',
+};
+
+function toolArgs(tool, args) {
+  const mainClass = TOOL_ALIASES[tool] ?? tool;
   const conf = path.join(cacheDir(), 'kafka', 'tools-log4j2.properties');
   if (!fs.existsSync(conf)) {
     fs.mkdirSync(path.dirname(conf), { recursive: true });
     fs.writeFileSync(conf, log4jProperties('WARN'));
   }
-  return run(javaBin(), [`-Dlog4j2.configurationFile=${conf}`, '-Xmx256m', '-cp', path.join(libsDir(), '*'), mainClass, ...args], opts);
+  const extra = TOOL_ALIASES[tool] && !args.includes('--bootstrap-server') ? ['--bootstrap-server', `${HOST}:${PORT}`] : [];
+  return [`-Dlog4j2.configurationFile=${conf}`, '-Xmx256m', '-cp', path.join(libsDir(), '*'), mainClass, ...extra, ...args];
 }
+
+/**
+ * Run one of Kafka's command-line tools and capture its output. `tool` is an
+ * alias (topics, console-producer, console-consumer, consumer-groups, configs,
+ * get-offsets, metadata-quorum; --bootstrap-server 127.0.0.1:9092 is added when
+ * missing) or a main class name, e.g. kafkaTool('topics', ['--list']).
+ */
+export async function kafkaTool(tool, args = [], opts = {}) {
+  await ensureKafkaLibs({ log: opts.log });
+  return run(javaBin(), toolArgs(tool, args), opts);
+}
+
+/** Same, attached to this terminal (stdin/stdout/stderr); resolves the exit code. */
+export async function kafkaToolInteractive(tool, args = []) {
+  await ensureKafkaLibs({ log: (m) => process.stderr.write(`[kafka] ${m}\n`) });
+  const child = spawn(javaBin(), toolArgs(tool, args), { stdio: 'inherit' });
+  return new Promise((resolve) => child.on('close', (code) => resolve(code ?? 1)));
+}
+
+export const KAFKA_TOOL_ALIASES = Object.keys(TOOL_ALIASES);
 
 export default managedService({
   name: 'kafka',
