@@ -234,23 +234,95 @@ export function requireStruct(v: unknown, schema: Schema, purpose: string): Reco
   return v as Record<string, unknown>;
 }
 
+const STRUCTURAL_CACHE_SIZE = 256;
+
+function bigintSafe(_k: string, v: unknown): unknown {
+  return typeof v === 'bigint' ? `${v}n` : v;
+}
+
+/** A string that is equal for structurally equal schemas. */
+export function schemaFingerprint(schema: Schema): string {
+  try {
+    return JSON.stringify(schema);
+  } catch {
+    return JSON.stringify(schema, bigintSafe); // bigint defaults
+  }
+}
+
+function sameParams(a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean {
+  if (a === b) return true;
+  if (!a || !b) return false;
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const k of ka) if (a[k] !== b[k]) return false;
+  return true;
+}
+
+function sameDefault(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false;
+  return JSON.stringify(a, bigintSafe) === JSON.stringify(b, bigintSafe);
+}
+
+/** Structural equality of two schemas (or fields), without allocating. */
+export function sameSchema(a: Schema | Field, b: Schema | Field): boolean {
+  if (a === b) return true;
+  if (
+    a.type !== b.type ||
+    (a.optional ?? false) !== (b.optional ?? false) ||
+    a.name !== b.name ||
+    a.version !== b.version ||
+    a.doc !== b.doc ||
+    (a as Field).field !== (b as Field).field ||
+    (a.parameters !== b.parameters && !sameParams(a.parameters, b.parameters)) ||
+    (a.default !== b.default && !sameDefault(a.default, b.default))
+  )
+    return false;
+  const fa = a.fields;
+  const fb = b.fields;
+  if (fa !== fb) {
+    if (!fa || !fb || fa.length !== fb.length) return false;
+    for (let i = 0; i < fa.length; i++) if (!sameSchema(fa[i], fb[i])) return false;
+  }
+  return sameChild(a.items, b.items) && sameChild(a.keys, b.keys) && sameChild(a.values, b.values);
+}
+
+function sameChild(x: Schema | undefined, y: Schema | undefined): boolean {
+  return x === y || (x !== undefined && y !== undefined && sameSchema(x, y));
+}
+
 /**
- * Derived schemas keyed by the identity of the schema they derive from, so a
- * converter that reuses schema objects costs one Map lookup per record. A
- * WeakMap lets schemas that are no longer used go away.
+ * What a transform derives from an input schema (the output schema, a
+ * compiled builder), computed once per distinct schema. Lookups go by
+ * identity first (none when the schema is the last one seen, else one
+ * WeakMap probe). A converter that parses a fresh but equal schema object for
+ * every record hits by a structural comparison with the last schema, or by a
+ * structural fingerprint, so a plan is never rebuilt per record.
  */
 export class SchemaCache<V = Schema> {
-  private readonly map = new WeakMap<Schema, V>();
-  // Most streams carry one schema at a time: remember the last answer.
+  private readonly byIdentity = new WeakMap<Schema, V>();
+  private readonly byStructure = new Map<string, V>();
   private lastKey: Schema | undefined;
   private lastValue: V | undefined;
 
   get(schema: Schema, build: (schema: Schema) => V): V {
-    if (schema === this.lastKey) return this.lastValue as V;
-    let v = this.map.get(schema);
+    const last = this.lastKey;
+    if (schema === last) return this.lastValue as V;
+    // A converter may parse an equal schema object per record: compare with the last one before hashing.
+    if (last !== undefined && sameSchema(schema, last)) return this.lastValue as V;
+    let v = this.byIdentity.get(schema);
     if (v === undefined) {
-      v = build(schema);
-      this.map.set(schema, v);
+      const fp = schemaFingerprint(schema);
+      v = this.byStructure.get(fp);
+      if (v === undefined) {
+        v = build(schema);
+        if (this.byStructure.size >= STRUCTURAL_CACHE_SIZE) this.byStructure.delete(this.byStructure.keys().next().value!);
+        this.byStructure.set(fp, v);
+        // Only the first object of a structure is remembered by identity:
+        // adding every fresh schema object to the WeakMap costs more in GC
+        // than the fingerprint saves.
+        this.byIdentity.set(schema, v);
+      }
     }
     this.lastKey = schema;
     this.lastValue = v;

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Schemas } from '@ferry/core';
-import { compileStructBuilder, copyRecord } from '../../src/transforms/util.js';
-import { deepFreeze, run, sinkRecord, sourceRecord, transform } from './helpers.js';
+import { SchemaCache, compileStructBuilder, copyRecord } from '../../src/transforms/util.js';
+import { deepFreeze, orderSchema, order, run, sinkRecord, sourceRecord, transform } from './helpers.js';
 
 describe('record copies', () => {
   it('keep every field of source and sink records, and extra fields the runtime adds', () => {
@@ -59,5 +59,32 @@ describe('compiled struct builders', () => {
     assert.equal(Object.getOwnPropertyDescriptor(out.value, '__proto__')?.value, 'p');
     assert.equal((out.value as Record<string, unknown>).ab, 1);
     assert.equal(Object.getPrototypeOf(out.value), Object.prototype);
+  });
+});
+
+describe('derived schema cache', () => {
+  it('derives once per distinct schema, also when each record carries a fresh but equal schema object', () => {
+    let builds = 0;
+    const cache = new SchemaCache<number>();
+    const derive = () => ++builds;
+    for (let i = 0; i < 5; i++) assert.equal(cache.get(JSON.parse(JSON.stringify(orderSchema)), derive), 1);
+    assert.equal(cache.get(orderSchema, derive), 1);
+    assert.equal(cache.get({ ...orderSchema, name: 'other' }, derive), 2);
+    assert.equal(builds, 2);
+    assert.equal(cache.get({ type: 'int64', optional: false, default: 2n ** 60n }, derive), 3);
+    const nested = JSON.parse(JSON.stringify(orderSchema));
+    nested.fields[1].optional = false;
+    assert.equal(cache.get(nested, derive), 4);
+    assert.equal(cache.get(orderSchema, derive), 1);
+    const param = JSON.parse(JSON.stringify(orderSchema));
+    param.fields[2].parameters = { scale: '2' };
+    assert.equal(cache.get(param, derive), 5);
+  });
+
+  it('gives records with equal schemas the same output schema object', () => {
+    const t = transform('InsertField$Value', { 'topic.field': 't' });
+    const a = run(t, sinkRecord({ valueSchema: JSON.parse(JSON.stringify(orderSchema)), value: order }))!;
+    const b = run(t, sinkRecord({ valueSchema: JSON.parse(JSON.stringify(orderSchema)), value: order }))!;
+    assert.equal(a.valueSchema, b.valueSchema);
   });
 });
