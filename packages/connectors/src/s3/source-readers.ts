@@ -28,16 +28,29 @@ export async function* listKeys(client: S3Client, bucket: string, prefix: string
   } while (token);
 }
 
-/** The folders right below `prefix`. */
+/**
+ * The folders right below `prefix`. Uses delimiter listing; some
+ * S3-compatible stores answer it with nothing, so an empty answer falls
+ * back to a full listing.
+ */
 export async function listFolders(client: S3Client, bucket: string, prefix: string): Promise<string[]> {
   const out: string[] = [];
   let token: string | undefined;
+  let sawAny = false;
   do {
     const res = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, Delimiter: '/', ContinuationToken: token }));
     for (const p of res.CommonPrefixes ?? []) if (p.Prefix) out.push(p.Prefix);
+    if (res.Contents?.length) sawAny = true;
     token = res.IsTruncated ? res.NextContinuationToken : undefined;
   } while (token);
-  return out;
+  if (out.length || sawAny) return out;
+  const set = new Set<string>();
+  for await (const o of listKeys(client, bucket, prefix)) {
+    const rest = o.key.slice(prefix.length);
+    const slash = rest.indexOf('/');
+    if (slash > 0) set.add(prefix + rest.slice(0, slash + 1));
+  }
+  return [...set].sort();
 }
 
 export async function getObject(client: S3Client, bucket: string, key: string): Promise<{ body: Readable; metadata: Record<string, string> }> {
