@@ -8,6 +8,7 @@ import { plugins as kinesis } from './kinesis/index.js';
 import { plugins as datagen } from './datagen/index.js';
 import { plugins as file } from './file/index.js';
 import { plugins as postgres } from './postgres/index.js';
+import { plugins as s3 } from './s3/index.js';
 
 export const allPlugins: ConnectorPlugin<any>[] = [
   ...elasticsearch,
@@ -15,4 +16,5 @@ export const allPlugins: ConnectorPlugin<any>[] = [
   ...datagen,
   ...file,
   ...postgres,
+  ...s3,
 ];
