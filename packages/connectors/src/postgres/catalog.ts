@@ -11,6 +11,8 @@ export interface ColumnInfo {
   typeName: string;
   /** format_type(): the type as written in DDL, e.g. `numeric(10,2)` */
   sqlType: string;
+  /** format_type() without the modifier (`character varying`): casts to it keep length checks on assignment */
+  castType: string;
 }
 
 export interface TableInfo {
@@ -39,7 +41,7 @@ export async function describeTable(client: pg.Client, name: TableName): Promise
 export async function describeRelation(client: pg.Client, oid: number, name: TableName, replicaIdentity = 'd'): Promise<TableInfo> {
   const cols = await client.query(
     `SELECT a.attname, a.atttypid::int8 AS typid, a.atttypmod, a.attnotnull, t.typname,
-            pg_catalog.format_type(a.atttypid, a.atttypmod) AS sqltype
+            pg_catalog.format_type(a.atttypid, a.atttypmod) AS sqltype, pg_catalog.format_type(a.atttypid, NULL) AS casttype
        FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
       WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped
       ORDER BY a.attnum`,
@@ -65,6 +67,7 @@ export async function describeRelation(client: pg.Client, oid: number, name: Tab
       notNull: r.attnotnull === 't' || r.attnotnull === true,
       typeName: r.typname,
       sqlType: r.sqltype,
+      castType: r.casttype,
     })),
     primaryKey: pk.rows.map((r) => r.attname as string),
   };

@@ -1,6 +1,7 @@
 /** PostgreSQL connectors: a query-based source, a change-data-capture source and a sink. */
 import type { ConnectorPlugin } from '@ferry/core';
 import { PostgresSource } from './source.js';
+import { PostgresSink } from './sink.js';
 
-export { PostgresSource };
-export const plugins: ConnectorPlugin<any>[] = [PostgresSource];
+export { PostgresSource, PostgresSink };
+export const plugins: ConnectorPlugin<any>[] = [PostgresSource, PostgresSink];
