@@ -161,6 +161,7 @@ describe('Kafka -> worker -> Elasticsearch', () => {
     assert.equal(dead.length, 1);
     const header = (k: string) => dead[0]!.headers[`__connect.errors.${k}`]?.toString();
     assert.equal(header('topic'), topic);
+    assert.deepEqual(JSON.parse(dead[0]!.value!.toString()), { n: 'abc' });
     assert.match(header('exception.message') ?? '', /rejected the document/);
     const status = await worker.request('GET', `/connectors/${name}/status`);
     assert.equal(status.body.tasks[0].state, 'RUNNING');

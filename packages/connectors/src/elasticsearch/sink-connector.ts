@@ -14,6 +14,17 @@ import { ElasticsearchSinkTask, clientOptions } from './sink-task.js';
 
 export const VERSION = '0.1.0';
 
+interface IndexTemplate {
+  index_patterns: string | string[];
+  priority?: number;
+  data_stream?: unknown;
+}
+
+function globMatch(pattern: string, name: string): boolean {
+  const re = new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  return re.test(name);
+}
+
 /** Checks that need the server: reachable, credentials accepted, product as configured, data stream templates. */
 export async function validateAgainstServer(cfg: ElasticsearchSinkOptions): Promise<FieldErrors> {
   const errors: FieldErrors = {};
@@ -46,23 +57,25 @@ export async function validateAgainstServer(cfg: ElasticsearchSinkOptions): Prom
   if (dsType !== 'none' && (cfg.topics ?? []).length > 0 && Object.keys(errors).length === 0) {
     const client = createBulkClient(info.product, opts);
     try {
+      // The template that would apply (highest priority among the matching ones) must declare data_stream.
+      // Matched here rather than with _simulate_index, whose answer does not say so on OpenSearch.
+      const r = await client.request<{ index_templates?: Array<{ name: string; index_template: IndexTemplate }> }>('GET', '/_index_template');
+      const templates = r?.index_templates ?? [];
       for (const topic of cfg.topics ?? []) {
         const name = dataStreamName(dsType, cfg['data.stream.dataset'] ?? '', topic);
-        try {
-          const r = await client.request<{ template?: { mappings?: Record<string, unknown> }; data_stream?: unknown }>(
-            'POST',
-            `/_index_template/_simulate_index/${encodeURIComponent(name)}`,
+        const match = templates
+          .filter((t) => [t.index_template.index_patterns].flat().some((p) => globMatch(p, name)))
+          .sort((a, b) => (b.index_template.priority ?? 0) - (a.index_template.priority ?? 0))[0];
+        if (!match || !match.index_template.data_stream) {
+          (errors['data.stream.type'] ??= []).push(
+            match
+              ? `The index template "${match.name}" that matches "${name}" has no "data_stream": records would land in a plain index`
+              : `No index template matches "${name}": create one with "data_stream": {} (e.g. index_patterns ["${dsType}-*-*"])`,
           );
-          const isDataStream = r?.data_stream !== undefined || r?.template?.mappings?._data_stream_timestamp !== undefined;
-          if (!isDataStream) {
-            (errors['data.stream.type'] ??= []).push(
-              `No index template with "data_stream" matches "${name}": create one (e.g. index_patterns ["${dsType}-*-*"], "data_stream": {}) or records would land in a plain index`,
-            );
-          }
-        } catch (e) {
-          (errors['data.stream.type'] ??= []).push(`Cannot check the index template of "${name}": ${(e as Error).message}`);
         }
       }
+    } catch (e) {
+      (errors['data.stream.type'] ??= []).push(`Cannot read the index templates: ${(e as Error).message}`);
     } finally {
       await client.close();
     }
