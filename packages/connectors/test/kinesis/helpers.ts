@@ -12,6 +12,7 @@ import {
   GetShardIteratorCommand,
   KinesisClient,
   ListShardsCommand,
+  ListStreamsCommand,
   PutRecordsCommand,
   type _Record,
   type Shard,
@@ -39,6 +40,31 @@ export const baseConfig = (stream: string): Record<string, string> => ({
   'aws.access.key.id': 'test',
   'aws.secret.access.key': 'test',
 });
+
+let stackUp: Promise<void> | undefined;
+/**
+ * Makes sure the emulator runs: when nothing answers on its port, the stack's
+ * `up` starts it (a busy emulator that answers slowly is left alone). Skipped
+ * when KINESIS_ENDPOINT points elsewhere.
+ */
+export function requireKinesis(): Promise<void> {
+  if (process.env.KINESIS_ENDPOINT) return Promise.resolve();
+  stackUp ??= (async () => {
+    const c = kinesis();
+    try {
+      await c.send(new ListStreamsCommand({ Limit: 1 }));
+      return;
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'ECONNREFUSED') return;
+    } finally {
+      c.destroy();
+    }
+    // @ts-expect-error: the stack scripts are plain JavaScript without types
+    const { up } = (await import('../../../../scripts/stack/index.mjs')) as { up: (names: string[], opts: object) => Promise<unknown> };
+    await up(['kinesis'], { log: () => undefined });
+  })();
+  return stackUp;
+}
 
 export function kinesis(): KinesisClient {
   return new KinesisClient({

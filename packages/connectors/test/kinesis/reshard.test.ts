@@ -10,6 +10,7 @@ import {
   createStream,
   deleteStream,
   kinesis,
+  requireKinesis,
   listShards,
   putTestRecords,
   uniqueName,
@@ -44,7 +45,8 @@ function producer(client: KinesisClient, stream: string, gen: RecordGen): { stop
 describe('KinesisSource while the stream is resharded (emulator)', () => {
   let client: KinesisClient;
   const streams: string[] = [];
-  before(() => {
+  before(async () => {
+    await requireKinesis();
     client = kinesis();
   });
   after(async () => {

@@ -13,6 +13,7 @@ import {
   decode,
   deleteStream,
   kinesis,
+  requireKinesis,
   putTestRecords,
   readStream,
   uniqueName,
@@ -21,7 +22,8 @@ import {
 
 let client: KinesisClient;
 const streams: string[] = [];
-before(() => {
+before(async () => {
+  await requireKinesis();
   client = kinesis();
 });
 after(async () => {

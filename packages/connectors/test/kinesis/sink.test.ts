@@ -12,6 +12,7 @@ import {
   decode,
   deleteStream,
   kinesis,
+  requireKinesis,
   listShards,
   readStream,
   uniqueName,
@@ -87,7 +88,8 @@ describe('KinesisSink config', () => {
 describe('KinesisSink against the emulator', () => {
   let client: KinesisClient;
   const streams: string[] = [];
-  before(() => {
+  before(async () => {
+    await requireKinesis();
     client = kinesis();
   });
   after(async () => {

@@ -13,6 +13,7 @@ import {
   decode,
   deleteStream,
   kinesis,
+  requireKinesis,
   listShards,
   putTestRecords,
   uniqueName,
@@ -49,7 +50,8 @@ describe('KinesisSource config', () => {
 describe('KinesisSource against the emulator', () => {
   let client: KinesisClient;
   const streams: string[] = [];
-  before(() => {
+  before(async () => {
+    await requireKinesis();
     client = kinesis();
   });
   after(async () => {
