@@ -83,6 +83,7 @@ export async function topicSize(topic: string): Promise<number> {
   const admin = kafka().admin();
   await admin.connect();
   try {
+    if (!(await admin.listTopics()).includes(topic)) return 0;
     const offs = await admin.fetchTopicOffsets(topic);
     return offs.reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
   } finally {

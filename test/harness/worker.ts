@@ -44,6 +44,11 @@ export interface StartOptions {
   env?: NodeJS.ProcessEnv;
 }
 
+const live = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const c of live) c.kill('SIGKILL');
+});
+
 /** Starts a real worker process (standalone mode) against the local Kafka. */
 export async function startWorker(opts: StartOptions = {}): Promise<WorkerHandle> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'ferry-worker-'));
@@ -67,6 +72,11 @@ export async function startWorker(opts: StartOptions = {}): Promise<WorkerHandle
     env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  live.add(child);
+  // A failed test must not hang on a worker left running: it dies with the test process.
+  child.unref();
+  (child.stdout as unknown as { unref?: () => void }).unref?.();
+  (child.stderr as unknown as { unref?: () => void }).unref?.();
   let output = '';
   let port = 0;
   const onData = (d: Buffer) => {
@@ -80,7 +90,12 @@ export async function startWorker(opts: StartOptions = {}): Promise<WorkerHandle
   };
   child.stdout!.on('data', onData);
   child.stderr!.on('data', onData);
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const exited = new Promise<void>((r) =>
+    child.once('exit', () => {
+      live.delete(child);
+      r();
+    }),
+  );
   let alive = true;
   void exited.then(() => {
     alive = false;
@@ -109,12 +124,14 @@ export async function startWorker(opts: StartOptions = {}): Promise<WorkerHandle
     },
     async stop() {
       if (!alive) return;
+      child.ref();
       child.kill('SIGTERM');
       await exited;
       log.end();
     },
     async kill() {
       if (!alive) return;
+      child.ref();
       child.kill('SIGKILL');
       await exited;
       log.end();

@@ -72,7 +72,9 @@ export class KafkaBackbone implements Backbone {
       logLevel: logLevel.WARN,
       logCreator: () => (entry) => {
         const { message, timestamp: _t, logger: _l, ...rest } = entry.log as Record<string, unknown> & { message: string };
-        log[toKafkaLogLevel(entry.level)]({ ...rest, ns: entry.namespace }, message);
+        // A metadata answer for a topic about to be created is expected, not an error.
+        const level = /does not host this topic-partition/.test(String(rest.error)) ? 'debug' : toKafkaLogLevel(entry.level);
+        log[level]({ ...rest, ns: entry.namespace }, message);
       },
     });
   }
@@ -130,8 +132,13 @@ export class KafkaBackbone implements Backbone {
     const cached = this.partitionCounts.get(topic);
     if (cached !== undefined && !refresh) return cached;
     const admin = await this.adminConn();
-    const md = await admin.fetchTopicMetadata({ topics: [topic] });
-    const n = md.topics[0]?.partitions.length ?? 0;
+    let n = 0;
+    try {
+      const md = await admin.fetchTopicMetadata({ topics: [topic] });
+      n = md.topics[0]?.partitions.length ?? 0;
+    } catch (err) {
+      if (!/does not host this topic-partition|UNKNOWN_TOPIC/i.test(`${(err as Error).message} ${(err as { type?: string }).type ?? ''}`)) throw err;
+    }
     if (n > 0) this.partitionCounts.set(topic, n);
     return n;
   }

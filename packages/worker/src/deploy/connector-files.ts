@@ -130,10 +130,12 @@ export class ConnectorDirWatcher {
         if (prev?.connector && prev.connector !== name && this.herder.has(prev.connector)) await this.herder.delete(prev.connector);
         const { created } = await this.herder.putConfig(name, config);
         this.files.set(file, { file, connector: name, state: 'DEPLOYED', hash });
+        this.herder.setNote(name, undefined);
         this.logger.info({ file, connector: name }, created ? 'Connector created from file' : 'Connector file applied');
       } catch (err) {
         const message = (err as Error).message;
         this.files.set(file, { file, connector: prev?.connector, state: 'ERROR', error: message, hash });
+        if (prev?.connector) this.herder.setNote(prev.connector, `Config file ${basename(file)} was rejected; the last valid config keeps running: ${message}`);
         this.logger.error({ file, err: message }, 'Connector file rejected; running connectors are left as they were');
       }
     }

@@ -119,6 +119,8 @@ export class Herder {
   private readonly factory: TaskFactory;
   private stopped = false;
   private readonly log;
+  /** Notes shown in a connector's status (e.g. its config file is broken). */
+  private readonly notes = new Map<string, string>();
 
   constructor(private readonly deps: HerderDeps) {
     this.factory = new TaskFactory(deps);
@@ -197,6 +199,8 @@ export class Herder {
     const redact = (s: string | undefined) => (s === undefined ? undefined : this.deps.logs.redactor.redact(s));
     const connector: StatusEntry = { state: rt.state, worker_id: this.workerId };
     if (rt.trace && rt.state === 'FAILED') connector.trace = redact(rt.trace);
+    const note = this.notes.get(name);
+    if (note) connector.message = redact(note);
     const tasks = [...rt.tasks.values()]
       .sort((a, b) => a.id - b.id)
       .map((t) => {
@@ -212,6 +216,12 @@ export class Herder {
     const st = this.status(name).tasks.find((t) => t.id === id);
     if (!st) throw notFound(`Task ${name}-${id} not found`);
     return st;
+  }
+
+  /** Sets (or clears) a note shown in the connector's status. */
+  setNote(name: string, note: string | undefined): void {
+    if (note) this.notes.set(name, note);
+    else this.notes.delete(name);
   }
 
   topics(name: string): string[] {
@@ -312,6 +322,7 @@ export class Herder {
       const rt = this.get(name);
       await this.stopConnectorRuntime(rt, 'UNASSIGNED');
       this.connectors.delete(name);
+      this.notes.delete(name);
       await this.deps.configStore.remove(name);
       await this.deps.statusStore.remove(name);
       this.deps.metrics.forgetConnector(name);

@@ -25,6 +25,23 @@ export interface SourceRunnerDeps extends TaskRunnerDeps {
   maxBufferedRecords?: number;
 }
 
+const yieldToEventLoop = () => new Promise<void>((r) => setImmediate(r));
+
+/** Keeps each produce request well under Kafka's default message.max.bytes (1 MiB). */
+const MAX_REQUEST_BYTES = 768 * 1024;
+
+function messageBytes(m: OutMessage): number {
+  let n = 70 + (m.key?.length ?? 0) + (m.value?.length ?? 0);
+  if (m.headers) for (const h of m.headers) n += h.key.length + (h.value?.length ?? 0) + 8;
+  return n;
+}
+
+function batchBytes(ms: OutMessage[]): number {
+  let n = 0;
+  for (const m of ms) n += messageBytes(m);
+  return n;
+}
+
 interface Batch {
   messages: OutMessage[];
   /** Records behind `messages`, same order. */
@@ -100,6 +117,8 @@ export class SourceTaskRunner extends TaskRunnerBase {
           await this.waitForSend();
           continue;
         }
+        // A task whose poll() never waits would starve timers and sockets: yield to the event loop once per batch.
+        await yieldToEventLoop();
         const t0 = performance.now();
         const records = await this.withRetry('poll', () => this.task.poll());
         this.deps.metrics.pollBatchSeconds.observe(this.labels, (performance.now() - t0) / 1000);
@@ -190,7 +209,7 @@ export class SourceTaskRunner extends TaskRunnerBase {
   private async sendLoop(): Promise<void> {
     try {
       while (this.pending.length && !this.cancelled) {
-        const batches = this.pending.splice(0);
+        const batches = this.takeRequest();
         const messages = batches.length === 1 ? batches[0]!.messages : batches.flatMap((b) => b.messages);
         let metadata: RecordMetadata[] = [];
         if (messages.length) {
@@ -215,6 +234,34 @@ export class SourceTaskRunner extends TaskRunnerBase {
       this.sending = null;
       for (const w of this.sendWaiters.splice(0)) w();
     }
+  }
+
+  /**
+   * The pending batches for one produce request, kept under the broker's
+   * message size limit (a poll bigger than that is split).
+   */
+  private takeRequest(): Batch[] {
+    const out: Batch[] = [];
+    let bytes = 0;
+    while (this.pending.length) {
+      const b = this.pending[0]!;
+      const size = batchBytes(b.messages);
+      if (out.length > 0 && bytes + size > MAX_REQUEST_BYTES) break;
+      if (out.length === 0 && size > MAX_REQUEST_BYTES && b.messages.length > 1) {
+        // Split: the first part carries no offsets; the rest keeps them, so offsets advance only when all is acknowledged.
+        let part = 0;
+        let n = 0;
+        while (n < b.messages.length - 1 && part + messageBytes(b.messages[n]!) <= MAX_REQUEST_BYTES) part += messageBytes(b.messages[n++]!);
+        const head: Batch = { messages: b.messages.slice(0, Math.max(1, n)), records: b.records.slice(0, Math.max(1, n)), dropped: [], offsets: new Map() };
+        b.messages = b.messages.slice(head.messages.length);
+        b.records = b.records.slice(head.records.length);
+        out.push(head);
+        break;
+      }
+      out.push(this.pending.shift()!);
+      bytes += size;
+    }
+    return out;
   }
 
   private async sendWithRetry(messages: OutMessage[]): Promise<RecordMetadata[]> {
