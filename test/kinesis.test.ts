@@ -27,7 +27,7 @@ const common = {
   'value.converter': 'org.apache.kafka.connect.converters.ByteArrayConverter',
 };
 
-function connectors(name: string, from: string, topic: string, to: string) {
+function connectors(name: string, from: string, topic: string, to: string): Record<'source' | 'sink', { name: string; config: Record<string, string> }> {
   return {
     source: {
       name: `${name}-src`,

@@ -210,8 +210,9 @@ describe('KinesisSink against the emulator', () => {
             const input = args.input as { Records: PutRecordsRequestEntry[] };
             const fail = input.Records.map(() => Math.random() < 0.3);
             const kept = input.Records.filter((_, i) => !fail[i]);
-            const res = (await next({ ...args, input: { ...input, Records: kept } })) as { output: { Records?: PutRecordsResultEntry[]; FailedRecordCount?: number } };
-            const sent = res.output.Records ?? [];
+            const res = await next({ ...args, input: { ...input, Records: kept } });
+            const output = res.output as { Records?: PutRecordsResultEntry[] };
+            const sent = output.Records ?? [];
             let j = 0;
             const merged: PutRecordsResultEntry[] = input.Records.map((r, i) => {
               if (fail[i]) {
