@@ -51,8 +51,6 @@ const P = 'Partitioner';
 const S = 'Storage';
 
 export const SinkOptions = defineConfig({
-  topics: Config.list({ doc: 'Topics to consume (or use topics.regex).', optional: true, importance: 'HIGH', group: 'Common' }),
-  'topics.regex': Config.string({ doc: 'A regular expression of the topics to consume.', optional: true, importance: 'HIGH', group: 'Common' }),
   'topics.dir': Config.string({
     doc: 'Top-level folder of the objects: keys are <topics.dir>/<topic>/<encodedPartition>/<topic>+<partition>+<startOffset>.<ext>. Empty: no folder.',
     default: 'topics',
@@ -206,13 +204,6 @@ export const SinkOptions = defineConfig({
       e['parquet.codec'] = ['zstd needs Node.js 22.15 or later here; use snappy or gzip'];
     if (format === 'bytes' && (cfg['store.kafka.keys'] || cfg['store.kafka.headers']))
       e['store.kafka.keys'] = ['envelopes (store.kafka.keys / store.kafka.headers) need format.class=json or parquet'];
-    if (cfg['topics.regex']) {
-      try {
-        new RegExp(cfg['topics.regex']);
-      } catch (err) {
-        e['topics.regex'] = [(err as Error).message];
-      }
-    }
     return e;
   });
 
