@@ -3,7 +3,6 @@
  * turned into the uploaded object body. The same names are understood by
  * S3Source.
  */
-import * as v8 from 'node:v8';
 import * as zlib from 'node:zlib';
 import { promisify } from 'node:util';
 import { Readable } from 'node:stream';
@@ -11,7 +10,7 @@ import { DataError, type Schema, type SinkRecord } from '@ferry/core';
 import { encodeEnvelope, encodeHeaders, toJson } from './json-codec.js';
 import { jsonSchema, writeParquet, type ParquetCodec, type ParquetColumn } from './parquet.js';
 import { SchemaInferrer } from './infer.js';
-import type { SpillBuffer } from './spill-buffer.js';
+import type { MemoryBudget, SpillBuffer } from './spill-buffer.js';
 
 export type FormatName = 'json' | 'parquet' | 'bytes';
 
@@ -72,7 +71,7 @@ export interface SinkFormat {
    * (Parquet needs one schema per file). Undefined: no constraint.
    */
   shapeOf(r: SinkRecord): string | undefined;
-  open(buffer: SpillBuffer): OpenFile;
+  open(budget: MemoryBudget): OpenFile;
 }
 
 export function createFormat(o: FormatOptions): SinkFormat {
@@ -106,7 +105,8 @@ function jsonFormat(o: FormatOptions): SinkFormat {
     layout: env ? 'envelope-v1' : 'value-v1',
     storesNull: true,
     shapeOf: () => undefined,
-    open(buf) {
+    open(budget) {
+      const buf = budget.create();
       let records = 0;
       return {
         get records() {
@@ -144,7 +144,8 @@ function bytesFormat(o: FormatOptions): SinkFormat {
     layout: 'value-v1',
     storesNull: false,
     shapeOf: () => undefined,
-    open(buf) {
+    open(budget) {
+      const buf = budget.create();
       let records = 0;
       return {
         get records() {
@@ -220,7 +221,8 @@ function parquetFormat(o: FormatOptions): SinkFormat {
       // Nulls fit any shape: they never force a new file.
       return v === '' && k === '' ? undefined : `${k}|${v}`;
     },
-    open(buf) {
+    open(budget) {
+      const buf = budget.createRows();
       let records = 0;
       let valueKind: Kind | undefined;
       let keyKind: Kind | undefined;
@@ -247,12 +249,12 @@ function parquetFormat(o: FormatOptions): SinkFormat {
             if (env.keys) row.key = r.key;
             if (env.headers) row.headers = encodeHeaders(r.headers);
           }
-          buf.appendFrame(v8.serialize(row));
+          buf.push(row);
           records++;
         },
         async body() {
           const rows = function* (): Generator<Row> {
-            for (const f of buf.frames()) yield v8.deserialize(f) as Row;
+            for (const r of buf.all()) yield r as Row;
           };
           const kv: Record<string, string> = { 'ferry.layout': env ? 'envelope-v1' : 'value-v1' };
           let columns: ParquetColumn[];

@@ -8,6 +8,7 @@ import * as zlib from 'node:zlib';
 import { parquetMetadata, parquetReadObjects, parquetSchema, type SchemaElement, type SchemaTree } from 'hyparquet';
 import { compressors as readCompressors } from 'hyparquet-compressors';
 import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
+import { snappyCompressor } from 'hysnappy';
 import { LogicalNames, fieldSchema, type Schema } from '@ferry/core';
 import { schemalessToJson } from './json-codec.js';
 
@@ -221,7 +222,11 @@ export function fromParquetValue(v: unknown, s: Schema): unknown {
   return v;
 }
 
+let snappy: ((b: Uint8Array) => Uint8Array) | undefined;
+
 function writeCompressors(codec: ParquetCodec) {
+  // The wasm compressor is far faster than the library's pure-JS fallback.
+  if (codec === 'snappy') return { SNAPPY: (snappy ??= snappyCompressor()) };
   if (codec === 'gzip') return { GZIP: (b: Uint8Array) => new Uint8Array(zlib.gzipSync(b)) };
   if (codec === 'zstd') {
     const z = (zlib as unknown as ZstdZlib).zstdCompressSync;

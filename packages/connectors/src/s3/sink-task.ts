@@ -192,7 +192,7 @@ export class S3SinkTask implements SinkTask {
       if (!batch) batch = { start: r.kafkaOffset, count: 0, baseTs: ts, files: new Map() };
       let entry = batch.files.get(encoded);
       const newFile = !entry;
-      if (!entry) entry = { key: objectKey(cfg['topics.dir'], r.topic, encoded, r.kafkaPartition, r.kafkaOffset, this.format.extension), file: this.format.open(this.budget.create()) };
+      if (!entry) entry = { key: objectKey(cfg['topics.dir'], r.topic, encoded, r.kafkaPartition, r.kafkaOffset, this.format.extension), file: this.format.open(this.budget) };
       try {
         entry.file.append(r);
       } catch (err) {
