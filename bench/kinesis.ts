@@ -36,7 +36,7 @@ const N = Number(process.env.BENCH_RECORDS ?? 10_000);
 const SHARDS = Number(process.env.BENCH_SHARDS ?? 4);
 const KEYS = 1000;
 const PUT_BATCH = 500;
-const IN_FLIGHT = 4; // the sink's max.in.flight.requests default
+const IN_FLIGHT = Number(process.env.BENCH_RAW_IN_FLIGHT ?? 4); // the sink's max.in.flight.requests default
 const READ_LIMIT = 10_000;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 
@@ -137,21 +137,21 @@ async function sinkPut(stream: string): Promise<number> {
 async function rawGet(stream: string): Promise<number> {
   const c = client();
   const shards = (await c.send(new ListShardsCommand({ StreamName: stream }))).Shards ?? [];
-  const counts = await Promise.all(
+  let total = 0;
+  // Every shard read back to back; done once N records arrived (the same stop rule as the source phase).
+  await Promise.all(
     shards.map(async (s) => {
-      let n = 0;
       let it = (await c.send(new GetShardIteratorCommand({ StreamName: stream, ShardId: s.ShardId!, ShardIteratorType: 'TRIM_HORIZON' }))).ShardIterator;
-      while (it) {
+      while (it && total < N) {
         const out = await c.send(new GetRecordsCommand({ ShardIterator: it, Limit: READ_LIMIT }));
-        n += out.Records?.length ?? 0;
+        total += out.Records?.length ?? 0;
         it = out.NextShardIterator;
         if ((out.Records?.length ?? 0) === 0 && (out.MillisBehindLatest ?? 0) === 0) break;
       }
-      return n;
     }),
   );
   c.destroy();
-  return counts.reduce((a, b) => a + b, 0);
+  return total;
 }
 
 async function sourceGet(stream: string): Promise<number> {
