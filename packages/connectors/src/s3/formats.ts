@@ -180,9 +180,15 @@ function kindOf(v: unknown, schema: Schema | null | undefined): Kind | undefined
   return { k: 'json' };
 }
 
+const schemaSigs = new WeakMap<Schema, string>();
+
 function kindSig(k: Kind | undefined): string {
   if (!k) return '';
-  return k.k === 'schema' ? 'schema:' + JSON.stringify(k.schema) : k.k;
+  if (k.k !== 'schema') return k.k;
+  // Converters hand the same schema object to many records: stringify it once.
+  let sig = schemaSigs.get(k.schema);
+  if (sig === undefined) schemaSigs.set(k.schema, (sig = 'schema:' + JSON.stringify(k.schema)));
+  return sig;
 }
 
 function kindColumnSchema(k: Kind | undefined): Schema {

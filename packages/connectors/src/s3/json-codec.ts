@@ -10,6 +10,15 @@ import { LogicalNames, fieldSchema, type Header, type Schema, type SinkRecord, t
 
 const DAY = 86400000;
 
+const fieldCache = new WeakMap<Schema, Array<[string, Schema]>>();
+
+/** A struct's fields as [name, standalone schema] pairs, computed once per schema object. */
+export function structFields(schema: Schema): Array<[string, Schema]> {
+  let f = fieldCache.get(schema);
+  if (!f) fieldCache.set(schema, (f = (schema.fields ?? []).map((x) => [x.field, fieldSchema(x)])));
+  return f;
+}
+
 function isBytes(v: unknown): v is Uint8Array {
   return v instanceof Uint8Array;
 }
@@ -75,7 +84,7 @@ export function toJson(v: unknown, schema: Schema | null | undefined): unknown {
     case 'struct': {
       const o: Record<string, unknown> = {};
       const src = v as Record<string, unknown>;
-      for (const f of schema.fields ?? []) o[f.field] = toJson(src[f.field], fieldSchema(f));
+      for (const [name, fs] of structFields(schema)) o[name] = toJson(src[name], fs);
       return o;
     }
     case 'array':
@@ -134,7 +143,7 @@ export function fromJson(v: unknown, schema: Schema | null | undefined): unknown
     case 'struct': {
       const o: Record<string, unknown> = {};
       const src = v as Record<string, unknown>;
-      for (const f of schema.fields ?? []) o[f.field] = fromJson(src[f.field], fieldSchema(f));
+      for (const [name, fs] of structFields(schema)) o[name] = fromJson(src[name], fs);
       return o;
     }
     case 'array':

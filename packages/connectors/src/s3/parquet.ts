@@ -10,7 +10,7 @@ import { compressors as readCompressors } from 'hyparquet-compressors';
 import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
 import { snappyCompressor } from 'hysnappy';
 import { LogicalNames, fieldSchema, type Schema } from '@ferry/core';
-import { schemalessToJson } from './json-codec.js';
+import { schemalessToJson, structFields } from './json-codec.js';
 
 /** Pseudo logical name for a column holding arbitrary JSON (Parquet JSON type). */
 export const JSON_LOGICAL = 'io.ferry.Json';
@@ -149,7 +149,7 @@ export function toParquetValue(v: unknown, s: Schema): unknown {
       if (fields.length === 0) return schemalessToJson(v);
       const src = v as Record<string, unknown>;
       const o: Record<string, unknown> = {};
-      for (const f of fields) o[f.field] = toParquetValue(src[f.field], fieldSchema(f));
+      for (const [name, fs] of structFields(s)) o[name] = toParquetValue(src[name], fs);
       return o;
     }
     case 'array': {
@@ -200,7 +200,7 @@ export function fromParquetValue(v: unknown, s: Schema): unknown {
       if (fields.length === 0) return v;
       const src = v as Record<string, unknown>;
       const o: Record<string, unknown> = {};
-      for (const f of fields) o[f.field] = fromParquetValue(src[f.field], fieldSchema(f));
+      for (const [name, fs] of structFields(s)) o[name] = fromParquetValue(src[name], fs);
       return o;
     }
     case 'array': {

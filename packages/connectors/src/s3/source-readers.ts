@@ -132,12 +132,17 @@ export async function decodeParquet(bytes: Uint8Array, mode: 'restore' | 'generi
   const file = await readParquet(bytes);
   const kv = file.kv;
   const layout = kv['ferry.layout'];
+  const parsed = new Map<string, Schema>();
+  const schemaOf = (json: string | undefined): Schema | null => {
+    if (!json) return null;
+    let sc = parsed.get(json);
+    if (!sc) parsed.set(json, (sc = JSON.parse(json) as Schema));
+    return sc;
+  };
   const kindValue = (v: unknown, kind: string | undefined, connect: string | undefined): { value: unknown; schema: Schema | null } => {
-    if (v === null || v === undefined) return { value: null, schema: connect ? (JSON.parse(connect) as Schema) : null };
-    if (kind === 'schema' && connect) {
-      const s = JSON.parse(connect) as Schema;
-      return { value: fromParquetValue(v, s), schema: s };
-    }
+    const s = schemaOf(connect);
+    if (v === null || v === undefined) return { value: null, schema: s };
+    if (kind === 'schema' && s) return { value: fromParquetValue(v, s), schema: s };
     if (kind === 'bytes') return { value: Buffer.from(v as Uint8Array), schema: null };
     if (kind === 'string') return { value: typeof v === 'string' ? v : Buffer.from(v as Uint8Array).toString(), schema: null };
     return { value: schemalessToJson(v), schema: null };
