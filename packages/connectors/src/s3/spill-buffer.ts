@@ -147,48 +147,6 @@ export class SpillBuffer implements Spillable {
     return Readable.from(gen(), { objectMode: false });
   }
 
-  /** Length-prefixed frames appended with appendFrame(), in order. */
-  *frames(): Generator<Buffer> {
-    this.reading = true;
-    if (this.file) {
-      const fd = fs.openSync(this.file, 'r');
-      try {
-        let pending = Buffer.alloc(0);
-        const chunk = Buffer.allocUnsafe(1 << 20);
-        for (;;) {
-          const n = fs.readSync(fd, chunk, 0, chunk.length, null);
-          if (n === 0) break;
-          pending = pending.length ? Buffer.concat([pending, chunk.subarray(0, n)]) : Buffer.from(chunk.subarray(0, n));
-          let pos = 0;
-          while (pos + 4 <= pending.length) {
-            const len = pending.readUInt32LE(pos);
-            if (pos + 4 + len > pending.length) break;
-            yield pending.subarray(pos + 4, pos + 4 + len);
-            pos += 4 + len;
-          }
-          pending = pending.subarray(pos);
-        }
-      } finally {
-        fs.closeSync(fd);
-      }
-    }
-    const mem = Buffer.concat(this.chunks, this.memBytes);
-    let pos = 0;
-    while (pos + 4 <= mem.length) {
-      const len = mem.readUInt32LE(pos);
-      yield mem.subarray(pos + 4, pos + 4 + len);
-      pos += 4 + len;
-    }
-  }
-
-  /** Appends one length-prefixed frame. */
-  appendFrame(body: Buffer): void {
-    const h = Buffer.allocUnsafe(4);
-    h.writeUInt32LE(body.length, 0);
-    this.append(h);
-    this.append(body);
-  }
-
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
