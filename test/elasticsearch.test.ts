@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
-import { CuttableProxy, count, dropIndex, getDoc, http } from '../packages/connectors/test/elasticsearch/helpers.js';
+import { CuttableProxy, count, dropIndex, getDoc, http, reachable } from '../packages/connectors/test/elasticsearch/helpers.js';
 import { BOOTSTRAP, consume, createTopic, produce, requireStack, startWorker, uniqueName, waitFor, type WorkerHandle } from './harness/index.js';
 
 const ES = process.env.ES_URL ?? 'http://127.0.0.1:9200';
+const OS = process.env.OS_URL ?? 'http://127.0.0.1:9201';
 const converters = {
   'key.converter': 'org.apache.kafka.connect.storage.StringConverter',
   'value.converter': 'org.apache.kafka.connect.json.JsonConverter',
@@ -32,51 +33,65 @@ async function committed(group: string, topic: string): Promise<number> {
 
 describe('Kafka -> worker -> Elasticsearch', () => {
   const workers: WorkerHandle[] = [];
-  const indices: string[] = [];
+  const indices: Array<{ url: string; index: string }> = [];
 
   before(async () => {
     await requireStack('kafka', 'elasticsearch');
   });
   after(async () => {
     for (const w of workers) await w.stop().catch(() => undefined);
-    for (const i of indices) await dropIndex(ES, i);
+    for (const i of indices) await dropIndex(i.url, i.index);
   });
 
-  it('exact document count across a worker crash mid-stream (idempotent replay)', async () => {
-    const topic = uniqueName('es-orders');
-    indices.push(topic);
-    await createTopic(topic, 3);
-    await produce(topic, messages(0, 3000));
-    const worker = await startWorker({ workerConfig: converters });
-    workers.push(worker);
-    const name = `${topic}-sink`;
-    const config = {
-      'connector.class': 'ElasticsearchSink',
-      topics: topic,
-      'connection.url': ES,
-      'tasks.max': '2',
-      'batch.size': '200',
-      'max.in.flight.requests': '2',
-    };
-    const created = await worker.request('PUT', `/connectors/${name}/config`, config);
-    assert.ok([200, 201].includes(created.status), JSON.stringify(created.body));
-    await waitFor(async () => (await count(ES, topic)) >= 500, { timeoutMs: 60_000, message: 'first documents' });
-    await worker.kill(); // no final commit: records after the last commit are replayed
-    await produce(topic, messages(3000, 3000));
+  // Elasticsearch: kill -9 (replays what was not committed). OpenSearch: SIGTERM (the final commit
+  // after a short flush); a second kill would cost another consumer session timeout.
+  for (const target of [
+    { label: 'Elasticsearch, kill -9', url: ES, prefix: 'es-orders', crash: true },
+    { label: 'OpenSearch, clean stop', url: OS, prefix: 'os-orders', crash: false },
+  ]) {
+    it(`exact document count across a worker restart mid-stream (idempotent replay): ${target.label}`, async (t) => {
+      const url = target.url;
+      if (url === OS && !(await reachable(url))?.startsWith('opensearch')) {
+        t.skip(`no OpenSearch at ${url} (node scripts/stack.mjs up opensearch)`);
+        return;
+      }
+      const topic = uniqueName(target.prefix);
+      indices.push({ url, index: topic });
+      await createTopic(topic, 3);
+      await produce(topic, messages(0, 3000));
+      const worker = await startWorker({ workerConfig: converters });
+      workers.push(worker);
+      const name = `${topic}-sink`;
+      const config = {
+        'connector.class': 'ElasticsearchSink',
+        topics: topic,
+        'connection.url': url,
+        'tasks.max': '2',
+        'batch.size': '200',
+        'max.in.flight.requests': '2',
+      };
+      const created = await worker.request('PUT', `/connectors/${name}/config`, config);
+      assert.ok([200, 201].includes(created.status), JSON.stringify(created.body));
+      await waitFor(async () => (await count(url, topic)) >= 500, { timeoutMs: 60_000, message: 'first documents' });
+      if (target.crash) await worker.kill(); // no final commit: records after the last commit are replayed
+      else await worker.stop();
+      await produce(topic, messages(3000, 3000));
 
-    const again = await startWorker({ workerConfig: converters, dir: worker.dir });
-    workers.push(again);
-    await waitFor(async () => (await committed(`connect-${name}`, topic)) === 6000, { timeoutMs: 90_000, message: 'all offsets committed' });
-    assert.equal(await count(ES, topic), 6000);
-    assert.deepEqual(await getDoc(ES, topic, 'order-4242'), { id: 4242, customer: `c${4242 % 97}`, amount: 4242 / 4 });
-    const status = await again.request('GET', `/connectors/${name}/status`);
-    assert.ok(status.body.tasks.every((t: { state: string }) => t.state === 'RUNNING'), JSON.stringify(status.body));
-    await again.request('DELETE', `/connectors/${name}`);
-  });
+      const again = await startWorker({ workerConfig: converters, dir: worker.dir });
+      workers.push(again);
+      await waitFor(async () => (await committed(`connect-${name}`, topic)) === 6000, { timeoutMs: 90_000, message: 'all offsets committed' });
+      assert.equal(await count(url, topic), 6000);
+      assert.deepEqual(await getDoc(url, topic, 'order-4242'), { id: 4242, customer: `c${4242 % 97}`, amount: 4242 / 4 });
+      const status = await again.request('GET', `/connectors/${name}/status`);
+      assert.ok(status.body.tasks.every((t: { state: string }) => t.state === 'RUNNING'), JSON.stringify(status.body));
+      await again.request('DELETE', `/connectors/${name}`);
+      await again.stop();
+    });
+  }
 
   it('keeps running while Elasticsearch is unreachable, says so in its status, then catches up exactly', async () => {
     const topic = uniqueName('es-outage');
-    indices.push(topic);
+    indices.push({ url: ES, index: topic });
     await createTopic(topic, 2);
     const proxy = new CuttableProxy(new URL(ES));
     await proxy.open();
@@ -133,7 +148,7 @@ describe('Kafka -> worker -> Elasticsearch', () => {
 
   it('malformed documents go to the dead-letter queue with errors.tolerance=all', async () => {
     const topic = uniqueName('es-mal');
-    indices.push(topic);
+    indices.push({ url: ES, index: topic });
     await createTopic(topic, 1);
     const m = await http(ES, 'PUT', `/${topic}`, { mappings: { properties: { n: { type: 'long' } } } });
     assert.equal(m.status, 200, JSON.stringify(m.body));
