@@ -1,7 +1,8 @@
 /** PostgreSQL connectors: a query-based source, a change-data-capture source and a sink. */
 import type { ConnectorPlugin } from '@ferry/core';
 import { PostgresSource } from './source.js';
+import { PostgresCdcSource } from './cdc-source.js';
 import { PostgresSink } from './sink.js';
 
-export { PostgresSource, PostgresSink };
-export const plugins: ConnectorPlugin<any>[] = [PostgresSource, PostgresSink];
+export { PostgresSource, PostgresCdcSource, PostgresSink };
+export const plugins: ConnectorPlugin<any>[] = [PostgresSource, PostgresCdcSource, PostgresSink];
