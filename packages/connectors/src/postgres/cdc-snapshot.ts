@@ -105,6 +105,11 @@ export class Snapshotter {
     }
   }
 
+  /** LSN streaming starts from once the snapshot is done. */
+  get lsn(): bigint {
+    return this.o.lsn;
+  }
+
   /** The offset meaning "snapshot complete, stream from lsn". */
   completionOffset(): SourceOffset {
     return { lsn: Number(this.o.lsn), txId: this.txId, event: -1 };

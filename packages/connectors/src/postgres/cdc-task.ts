@@ -76,6 +76,9 @@ export class PostgresCdcTask implements SourceTask {
   /** LSN of the newest offset handed out. */
   private lastOffsetLsn = 0n;
   private lastHeartbeat = Date.now();
+  /** To reopen a snapshot whose connection failed: its LSN and the last snapshot offset handed out. */
+  private snapshotLsn = 0n;
+  private lastSnapshotOffset?: SourceOffset;
 
   async start(config: TaskConfig, ctx: SourceTaskContext): Promise<void> {
     this.cfg = PostgresCdcConfig.parse(config);
@@ -90,6 +93,7 @@ export class PostgresCdcTask implements SourceTask {
       await checkWalLevel(meta);
       this.db = (await meta.query('SELECT current_database() AS db')).rows[0].db;
       await this.setUp(meta);
+      if (this.snapshot) this.snapshotLsn = this.snapshot.lsn;
     } catch (err) {
       await this.stop();
       throw err instanceof ConnectError ? err : mapQueryError(err, 'Starting change data capture');
@@ -112,13 +116,7 @@ export class PostgresCdcTask implements SourceTask {
     const offset = await this.ctx.offsetReader.offset(this.partition);
     if (mode !== 'initial_only') await ensurePublication(meta, this.cfg, this.includedTables());
     const info = await slotInfo(meta, slot);
-    const snapOpts = {
-      conn: this.cfg,
-      prefix: this.cfg['topic.prefix'],
-      partition: this.partition,
-      fetchSize: this.cfg['snapshot.fetch.size'],
-      types: this.types,
-    };
+    const snapOpts = this.snapOptions();
 
     if (offset && offset.snapshot === true) {
       // Killed during the snapshot: resume it after the last delivered row. The rows still to read come
@@ -126,6 +124,7 @@ export class PostgresCdcTask implements SourceTask {
       // re-applies the changes in between in order, so a keyed target converges to the same state.
       if (mode !== 'initial_only' && !info.exists) throw this.slotLost(slot);
       this.log.info({ table: offset.table }, 'Resuming the snapshot');
+      this.lastSnapshotOffset = offset;
       this.snapshot = await Snapshotter.open(await this.snapshotTables(meta), {
         ...snapOpts,
         lsn: BigInt(Number(offset.lsn ?? 0)),
@@ -193,9 +192,40 @@ export class PostgresCdcTask implements SourceTask {
     return this.pollStream();
   }
 
+  private snapOptions() {
+    return {
+      conn: this.cfg,
+      prefix: this.cfg['topic.prefix'],
+      partition: this.partition,
+      fetchSize: this.cfg['snapshot.fetch.size'],
+      types: this.types,
+    };
+  }
+
   private async pollSnapshot(): Promise<SourceRecord[]> {
-    const s = this.snapshot!;
-    const { records, done } = await s.next();
+    if (!this.snapshot) {
+      // The snapshot connection failed earlier: continue after the last row handed out, in a new snapshot
+      // (the slot has not moved, so replaying it afterwards converges as for a resumed snapshot).
+      const last = this.lastSnapshotOffset;
+      const meta = await this.metaClient();
+      this.snapshot = await Snapshotter.open(await this.snapshotTables(meta), {
+        ...this.snapOptions(),
+        lsn: this.snapshotLsn,
+        resume: last ? { table: String(last.table), after: (last.after as string[] | null) ?? null } : undefined,
+      });
+    }
+    const s = this.snapshot;
+    let result: { records: SourceRecord[]; done: boolean };
+    try {
+      result = await s.next();
+    } catch (err) {
+      this.snapshot = undefined;
+      await s.close();
+      throw err;
+    }
+    const { records, done } = result;
+    const lastRecord = records[records.length - 1];
+    if (lastRecord && lastRecord.sourceOffset.snapshot === true) this.lastSnapshotOffset = lastRecord.sourceOffset;
     if (done) {
       await s.close();
       this.snapshot = undefined;

@@ -25,6 +25,12 @@ export interface Op {
 /** Debezium's stand-in for an unchanged TOASTed value the event does not carry: the column is left as it is. */
 export const UNAVAILABLE_VALUE = '__debezium_unavailable_value';
 
+const UNAVAILABLE_BYTES = Buffer.from(UNAVAILABLE_VALUE, 'utf8');
+
+function isUnavailable(v: unknown): boolean {
+  return v === UNAVAILABLE_VALUE || (v instanceof Uint8Array && v.byteLength === UNAVAILABLE_BYTES.length && UNAVAILABLE_BYTES.equals(v));
+}
+
 const KAFKA_PK = ['__connect_topic', '__connect_partition', '__connect_offset'];
 
 interface Envelope {
@@ -87,12 +93,12 @@ function cellsOf(obj: Record<string, unknown>, schema: Schema | null | undefined
     for (const f of schema.fields) {
       if (skip?.has(f.field)) continue;
       const value = obj[f.field];
-      if (value === UNAVAILABLE_VALUE) continue;
+      if (isUnavailable(value)) continue;
       into.set(f.field, { value: value ?? null, schema: fieldSchema(f) });
     }
   } else {
     for (const [k, value] of Object.entries(obj)) {
-      if (skip?.has(k) || value === UNAVAILABLE_VALUE || value === undefined) continue;
+      if (skip?.has(k) || isUnavailable(value) || value === undefined) continue;
       into.set(k, { value, schema: undefined });
     }
   }
