@@ -46,51 +46,56 @@ describe('PostgreSQL end to end', () => {
     await db.query(`CREATE TABLE ${src} (id int PRIMARY KEY, v text, amount numeric(12,2), at timestamptz, doc jsonb, tags text[])`);
     await db.query(
       `INSERT INTO ${src} SELECT g, 'v' || g, g / 100.0, '2024-01-01'::timestamptz + g * interval '1 ms', jsonb_build_object('g', g), ARRAY['t' || (g % 5)]
-         FROM generate_series(1, 60000) g`,
+         FROM generate_series(1, 30000) g`,
     );
     const cols = 'id, v, amount, at, doc, tags';
-    const connectors = [
-      {
-        name: `${tag}-cdc`,
-        config: {
-          'connector.class': 'PostgresCdcSource', 'connection.url': PG_URL, 'topic.prefix': tag, 'slot.name': slot, 'publication.name': pub,
-          'publication.autocreate.mode': 'filtered', 'table.include.list': src, 'snapshot.fetch.size': '1000', 'heartbeat.interval.ms': '1000',
-        },
+    const cdc = {
+      name: `${tag}-cdc`,
+      config: {
+        'connector.class': 'PostgresCdcSource', 'connection.url': PG_URL, 'topic.prefix': tag, 'slot.name': slot, 'publication.name': pub,
+        'publication.autocreate.mode': 'filtered', 'table.include.list': src, 'snapshot.fetch.size': '500', 'heartbeat.interval.ms': '1000',
       },
-      {
-        name: `${tag}-sink`,
-        config: {
-          'connector.class': 'PostgresSink', 'connection.url': PG_URL, topics: `${tag}.public.${src}`, 'table.name.format': dst,
-          'insert.mode': 'upsert', 'pk.mode': 'record_key', 'delete.enabled': 'true', 'auto.create': 'true',
-        },
+    };
+    const sink = {
+      name: `${tag}-sink`,
+      config: {
+        'connector.class': 'PostgresSink', 'connection.url': PG_URL, topics: `${tag}.public.${src}`, 'table.name.format': dst,
+        'insert.mode': 'upsert', 'pk.mode': 'record_key', 'delete.enabled': 'true', 'auto.create': 'true',
       },
-    ];
+    };
     const workerConfig = { 'offset.flush.interval.ms': 500 };
-    let w: WorkerHandle | undefined = await startWorker({ workerConfig, connectors });
+    const t0 = Date.now();
+    const at = () => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
+    // The source runs in the worker that gets killed; the sink in another one (a killed consumer would
+    // only add its group session timeout to the test, not test the source).
+    const sinkWorker = await startWorker({ workerConfig, connectors: [sink] });
+    let w: WorkerHandle | undefined = await startWorker({ workerConfig, connectors: [cdc] });
     try {
-      await waitFor(async () => (await count(`SELECT count(*) AS n FROM ${dst}`).catch(() => 0)) > 2000, { timeoutMs: 90000, message: 'snapshot rows arriving' });
+      await waitFor(async () => (await count(`SELECT count(*) AS n FROM ${dst}`).catch(() => 0)) > 2000, { timeoutMs: 90000, intervalMs: 50, message: 'snapshot rows arriving' });
       await w.kill();
       const atKill = await count(`SELECT count(*) AS n FROM ${dst}`);
-      console.log(`killed during the snapshot with ${atKill} of 60000 rows copied`);
-      // changes while the worker is down
+      console.log(`${at()}: killed during the snapshot with ${atKill} of 30000 rows copied`);
+      // changes while the source is down
       await db.query(`UPDATE ${src} SET v = 'changed' WHERE id % 1000 = 0`);
       await db.query(`DELETE FROM ${src} WHERE id % 997 = 0`);
-      await db.query(`INSERT INTO ${src} SELECT g, 'new', 1, date_trunc('milliseconds', now()), '{}', '{}' FROM generate_series(60001, 60500) g`);
+      await db.query(`INSERT INTO ${src} SELECT g, 'new', 1, date_trunc('milliseconds', now()), '{}', '{}' FROM generate_series(30001, 30500) g`);
 
       w = await startWorker({ dir: w.dir, workerConfig });
       await waitFor(async () => (await difference(src, dst, cols)) === 0, { timeoutMs: 120000, message: 'replica identical after the snapshot' });
+      console.log(`${at()}: identical after the snapshot`);
 
       // streaming: a large transaction, killed while it flows
-      await db.query(`UPDATE ${src} SET amount = amount + 1, doc = doc || '{"u": 1}' WHERE id <= 30000`);
-      await waitFor(async () => (await count(`SELECT count(*) AS n FROM ${dst} WHERE doc ? 'u'`)) > 1000, { timeoutMs: 60000, message: 'streamed updates arriving' });
+      await db.query(`UPDATE ${src} SET amount = amount + 1, doc = doc || '{"u": 1}' WHERE id <= 20000`);
+      await waitFor(async () => (await count(`SELECT count(*) AS n FROM ${dst} WHERE doc ? 'u'`)) > 1000, { timeoutMs: 60000, intervalMs: 50, message: 'streamed updates arriving' });
       await w.kill();
       const streamedAtKill = await count(`SELECT count(*) AS n FROM ${dst} WHERE doc ? 'u'`);
-      console.log(`killed during streaming with ${streamedAtKill} of ~30000 updates applied`);
+      console.log(`${at()}: killed during streaming with ${streamedAtKill} of ~20000 updates applied`);
       await db.query(`DELETE FROM ${src} WHERE id BETWEEN 100 AND 199`);
       w = await startWorker({ dir: w.dir, workerConfig });
       await db.query(`INSERT INTO ${src} VALUES (70000, 'after restart', 7, '2024-02-02T00:00:00Z', '{"late": true}', '{x,y}')`);
       await waitFor(async () => (await difference(src, dst, cols)) === 0, { timeoutMs: 120000, message: 'replica identical after streaming' });
       assert.equal(await count(`SELECT count(*) AS n FROM ${dst}`), await count(`SELECT count(*) AS n FROM ${src}`));
+      console.log(`${at()}: identical after streaming`);
 
       // the slot follows what was delivered: it reaches the current WAL position once idle (heartbeats)
       const walNow = (await db.query(`SELECT pg_current_wal_lsn()::text AS l`)).rows[0].l;
@@ -99,9 +104,10 @@ describe('PostgreSQL end to end', () => {
         message: 'slot confirmed up to the current WAL',
       });
       await w.request('DELETE', `/connectors/${tag}-cdc`);
-      await w.request('DELETE', `/connectors/${tag}-sink`);
+      await sinkWorker.request('DELETE', `/connectors/${tag}-sink`);
     } finally {
       await w?.stop();
+      await sinkWorker.stop();
     }
   });
 
@@ -110,7 +116,7 @@ describe('PostgreSQL end to end', () => {
     const table = topic.replace(/-/g, '_');
     const name = `${topic}-sink`;
     cleanup.push(`DROP TABLE IF EXISTS ${table}`, `DELETE FROM ferry_sink_offsets WHERE connector = '${name}'`);
-    const total = 200000;
+    const total = 120000;
     await produce(topic, Array.from({ length: total }, (_, i) => ({ value: JSON.stringify({ n: i, label: `row ${i}` }) })));
     const connectors = [
       {
@@ -125,7 +131,7 @@ describe('PostgreSQL end to end', () => {
     const workerConfig = { 'offset.flush.interval.ms': 60000 };
     let w: WorkerHandle | undefined = await startWorker({ workerConfig, connectors });
     try {
-      await waitFor(async () => (await count(`SELECT count(*) AS n FROM ${table}`).catch(() => 0)) > 20000, { timeoutMs: 90000, message: 'rows arriving' });
+      await waitFor(async () => (await count(`SELECT count(*) AS n FROM ${table}`).catch(() => 0)) > 2000, { timeoutMs: 90000, intervalMs: 25, message: 'rows arriving' });
       await w.kill();
       const atKill = await count(`SELECT count(*) AS n FROM ${table}`);
       assert.ok(atKill < total, `killed mid-stream (${atKill} of ${total})`);

@@ -3,8 +3,7 @@
  * `{before, after, source, op, ts_ms, transaction}` with key = primary key.
  */
 import { LogicalNames, type Field, type Schema } from '@ferry/core';
-import { decodeValue, PgTypes, SemanticNames, type ColumnCodec } from './types.js';
-import { UNAVAILABLE_VALUE } from './sink-record.js';
+import { decodeValue, PgTypes, SemanticNames, UNAVAILABLE_VALUE, type ColumnCodec } from './types.js';
 import { VERSION } from './version.js';
 
 export interface ColumnSpec {

@@ -4,6 +4,7 @@
  */
 import { DataError, fieldSchema, findField, type Schema, type SinkRecord } from '@ferry/core';
 import { parseTableName, type TableName } from './connection.js';
+import { UNAVAILABLE_VALUE } from './types.js';
 import type { PostgresSinkOptions } from './sink-config.js';
 
 export type OpKind = 'insert' | 'upsert' | 'update' | 'delete' | 'truncate' | 'skip';
@@ -22,8 +23,7 @@ export interface Op {
   keyCols: string[];
 }
 
-/** Debezium's stand-in for an unchanged TOASTed value the event does not carry: the column is left as it is. */
-export const UNAVAILABLE_VALUE = '__debezium_unavailable_value';
+export { UNAVAILABLE_VALUE };
 
 const UNAVAILABLE_BYTES = Buffer.from(UNAVAILABLE_VALUE, 'utf8');
 

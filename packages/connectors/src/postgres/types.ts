@@ -8,6 +8,9 @@
 import type pg from 'pg';
 import { LogicalNames, type Field, type Schema } from '@ferry/core';
 
+/** Debezium's stand-in for an unchanged TOASTed value an event does not carry: sinks leave the column as it is. */
+export const UNAVAILABLE_VALUE = '__debezium_unavailable_value';
+
 /** Debezium's semantic type names, kept so its consumers read our events unchanged. */
 export const SemanticNames = {
   Json: 'io.debezium.data.Json',
