@@ -127,7 +127,8 @@ export function mapQueryError(err: unknown, what: string): Error {
   if (CONNECT_CODES.has(code) || code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03' || /Connection terminated|not queryable|Client was closed/i.test(e.message ?? '')) {
     return new NotConnectedError(msg, { cause: err });
   }
-  if (code === '40001' || code === '40P01' || code === '55P03' || code === '53300' || code === '53400') {
+  // serialization failure, deadlock, lock not available, object in use (a slot still held by a dying session), too many connections
+  if (code === '40001' || code === '40P01' || code === '55P03' || code === '55006' || code === '53300' || code === '53400') {
     return new RetriableError(msg, { cause: err });
   }
   if (isDataErrorCode(code)) return new DataError(msg, { cause: err });
