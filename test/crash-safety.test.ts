@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { before, describe, it } from 'node:test';
-import { consume, readLines, requireStack, startWorker, topicSize, uniqueName, waitFor } from './harness/index.js';
+import { after, before, describe, it } from 'node:test';
+import { consume, killAllWorkers, readLines, requireStack, startWorker, topicSize, uniqueName, waitFor } from './harness/index.js';
 
 /** Datagen orders carry a unique orderid: count distinct ones and duplicates. */
 function tally(lines: string[]): { unique: number; duplicates: number; ids: Set<number> } {
@@ -24,6 +24,7 @@ const workerConfig = { 'value.converter.schemas.enable': 'false', 'offset.flush.
 
 describe('Crash safety', () => {
   before(async () => requireStack('kafka'));
+  after(killAllWorkers);
 
   it('kill -9 mid-stream: every record arrives, duplicates bounded by one uncommitted interval', async () => {
     const total = 60000;

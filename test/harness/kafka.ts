@@ -54,6 +54,13 @@ export interface ConsumedMessage {
  */
 export async function consume(topic: string, opts: { count?: number; timeoutMs?: number; settleMs?: number } = {}): Promise<ConsumedMessage[]> {
   const out: ConsumedMessage[] = [];
+  const admin = kafka().admin();
+  await admin.connect();
+  try {
+    await waitFor(async () => (await admin.listTopics()).includes(topic), { timeoutMs: opts.timeoutMs ?? 30000, message: `topic ${topic} to exist` });
+  } finally {
+    await admin.disconnect();
+  }
   const c = kafka().consumer({ groupId: `ferry-test-${Date.now()}-${Math.random().toString(36).slice(2)}`, maxWaitTimeInMs: 100 });
   await c.connect();
   let lastArrival = Date.now();

@@ -61,6 +61,8 @@ export async function startWorker(opts: StartOptions = {}): Promise<WorkerHandle
     'offset.flush.interval.ms': 1000,
     'connectors.dir': join(dir, 'connectors'),
     'connectors.dir.poll.interval.ms': 500,
+    'consumer.session.timeout.ms': 8000,
+    'consumer.heartbeat.interval.ms': 1000,
     ...opts.workerConfig,
   };
   writeFileSync(join(dir, 'worker.json'), JSON.stringify(workerConfig, null, 2));
@@ -73,10 +75,6 @@ export async function startWorker(opts: StartOptions = {}): Promise<WorkerHandle
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   live.add(child);
-  // A failed test must not hang on a worker left running: it dies with the test process.
-  child.unref();
-  (child.stdout as unknown as { unref?: () => void }).unref?.();
-  (child.stderr as unknown as { unref?: () => void }).unref?.();
   let output = '';
   let port = 0;
   const onData = (d: Buffer) => {
@@ -124,14 +122,12 @@ export async function startWorker(opts: StartOptions = {}): Promise<WorkerHandle
     },
     async stop() {
       if (!alive) return;
-      child.ref();
       child.kill('SIGTERM');
       await exited;
       log.end();
     },
     async kill() {
       if (!alive) return;
-      child.ref();
       child.kill('SIGKILL');
       await exited;
       log.end();
@@ -149,6 +145,13 @@ export async function startWorker(opts: StartOptions = {}): Promise<WorkerHandle
   };
   await waitFor(async () => (await handle.request('GET', '/health')).status === 200, { timeoutMs: 60000, message: 'worker healthy' });
   return handle;
+}
+
+/** Kills every worker this process started (use in `after` hooks so a failed test never hangs). */
+export async function killAllWorkers(): Promise<void> {
+  const waits = [...live].map((c) => new Promise<void>((r) => (c.exitCode !== null || c.signalCode !== null ? r() : c.once('exit', () => r()))));
+  for (const c of live) c.kill('SIGKILL');
+  await Promise.all(waits);
 }
 
 /** Reads a file's lines ('' when it does not exist). */

@@ -13,6 +13,7 @@ import { builtinConverters, builtinHeaderConverters } from './converters/index.j
 import { ConnectorDirWatcher, parseConnectorFile } from './deploy/connector-files.js';
 import { Herder } from './herder/herder.js';
 import { transformsFactory } from './herder/transforms-factory.js';
+import { builtinPredicates, builtinTransformations } from './transforms/index.js';
 import { LogManager } from './logging.js';
 import { WorkerMetrics } from './metrics.js';
 import { PluginRegistry, type AnyPlugin } from './plugins/registry.js';
@@ -85,9 +86,18 @@ export class StandaloneWorker {
       ...(opts.plugins ?? (allPlugins as AnyPlugin[])),
       ...builtinConverters,
       ...builtinHeaderConverters,
+      ...builtinTransformations,
+      ...builtinPredicates,
       ...(await loadExternalPlugins(settings['plugin.path'], baseDir)),
     ]);
-    const backbone = new KafkaBackbone({ brokers: settings['bootstrap.servers'], clientId: settings['client.id'], logger: logs.get('backbone') });
+    const backbone = new KafkaBackbone({
+      brokers: settings['bootstrap.servers'],
+      clientId: settings['client.id'],
+      logger: logs.get('backbone'),
+      sessionTimeoutMs: settings['consumer.session.timeout.ms'],
+      heartbeatIntervalMs: settings['consumer.heartbeat.interval.ms'],
+      fetchMaxWaitMs: settings['consumer.fetch.max.wait.ms'],
+    });
     const offsetsFile = resolve(baseDir, settings['offset.storage.file.filename']);
     const configsFile = resolve(baseDir, settings['config.storage.file.filename'] ?? join(dirname(offsetsFile), 'connect.configs'));
     const offsetStore = new FileOffsetStore(offsetsFile);

@@ -24,6 +24,9 @@ export interface KafkaBackboneOptions {
   ssl?: boolean;
   sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
   connectionTimeoutMs?: number;
+  sessionTimeoutMs?: number;
+  heartbeatIntervalMs?: number;
+  fetchMaxWaitMs?: number;
 }
 
 function toKafkaLogLevel(l: number): 'error' | 'warn' | 'info' | 'debug' {
@@ -94,10 +97,10 @@ export class KafkaBackbone implements Backbone {
   consumer(opts: { groupId: string; clientId: string; fromBeginning?: boolean }): BackboneConsumer {
     const c = this.kafka.consumer({
       groupId: opts.groupId,
-      sessionTimeout: 30000,
+      sessionTimeout: this.opts.sessionTimeoutMs ?? 30000,
       rebalanceTimeout: 60000,
-      heartbeatInterval: 3000,
-      maxWaitTimeInMs: 250,
+      heartbeatInterval: this.opts.heartbeatIntervalMs ?? 3000,
+      maxWaitTimeInMs: this.opts.fetchMaxWaitMs ?? 250,
       maxBytesPerPartition: 4 * 1024 * 1024,
       maxBytes: 16 * 1024 * 1024,
       allowAutoTopicCreation: true,

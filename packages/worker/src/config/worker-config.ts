@@ -44,6 +44,13 @@ export const WorkerConfigDef = defineConfig({
     doc: 'Extra plugins: npm package names or paths of modules exporting `plugins` (an array of plugin objects).',
     default: [],
   }),
+  'consumer.session.timeout.ms': Config.int({
+    doc: 'Sink consumers: how long a silent group member keeps its partitions (ms); lower means faster recovery after a crash.',
+    default: 30000,
+    min: 1000,
+  }),
+  'consumer.heartbeat.interval.ms': Config.int({ doc: 'Sink consumers: heartbeat interval (ms); well under the session timeout.', default: 3000, min: 100 }),
+  'consumer.fetch.max.wait.ms': Config.int({ doc: 'Sink consumers: longest wait of a fetch for new records (ms).', default: 250, min: 0 }),
   'log.level': Config.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'] as const, { doc: 'Root log level.', default: 'INFO', ignoreCase: true }),
   'group.id': Config.string({ doc: 'Distributed mode: workers sharing this id form a group.', optional: true }),
 });

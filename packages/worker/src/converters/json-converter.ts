@@ -103,6 +103,7 @@ export class JsonConverter implements Converter {
   private isKey = false;
   private readonly schemaJsonCache = new WeakMap<Schema, string>();
   private readonly plainCache = new WeakMap<Schema, boolean>();
+  private readonly parsedSchemas = new Map<string, Schema>();
 
   configure(config: Record<string, string>, isKey: boolean): void {
     const c = JsonConverterConfig.parse(config);
@@ -142,8 +143,21 @@ export class JsonConverter implements Converter {
       );
     }
     const env = json as { schema: unknown; payload: unknown };
-    const schema = schemaFromJson(env.schema);
+    const schema = this.parsedSchema(env.schema);
     return { schema, value: schema ? this.fromJson(schema, env.payload, 'payload') : env.payload };
+  }
+
+  /** The same schema object for the same schema JSON, so caches keyed by schema identity hit. */
+  private parsedSchema(json: unknown): Schema | null {
+    if (json === null || json === undefined) return null;
+    const key = JSON.stringify(json);
+    let s = this.parsedSchemas.get(key);
+    if (s === undefined) {
+      s = schemaFromJson(json)!;
+      if (this.parsedSchemas.size >= 1000) this.parsedSchemas.delete(this.parsedSchemas.keys().next().value!);
+      this.parsedSchemas.set(key, s);
+    }
+    return s;
   }
 
   private schemaJson(schema: Schema): string {

@@ -28,25 +28,15 @@ import { backoffDelay } from '../runtime/backoff.js';
 import { traceOf } from '../runtime/error-handling.js';
 import { SerialQueue } from '../stores/atomic-file.js';
 import { badRequest, conflict, notFound } from './errors.js';
-import { TaskFactory, type TransformsFactory } from './task-factory.js';
+import { TaskFactory } from './task-factory.js';
+import type { HerderDeps } from './deps.js';
+
+export type { HerderDeps, TransformsFactory } from './deps.js';
 import { validateConnectorConfig, type ConfigInfos } from './validation.js';
 import { ErrorHandlingConfig } from '../runtime/error-handling.js';
 import type { SinkTaskRunner } from '../runtime/sink-task-runner.js';
 import type { SourceTaskRunner } from '../runtime/source-task-runner.js';
 
-export interface HerderDeps {
-  workerId: string;
-  workerConfig: Record<string, string>;
-  settings: WorkerSettings;
-  registry: PluginRegistry;
-  backbone: Backbone;
-  offsetStore: OffsetStore;
-  configStore: ConfigStore;
-  statusStore: StatusStore;
-  logs: LogManager;
-  metrics: WorkerMetrics;
-  transforms: TransformsFactory;
-}
 
 interface TaskSlot {
   id: number;

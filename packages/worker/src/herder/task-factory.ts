@@ -1,18 +1,14 @@
-import type { Connector, ConnectorPlugin, FieldErrors, SourceConnector, SinkConnector, TaskConfig } from '@ferry/core';
+import type { Connector, ConnectorPlugin, SourceConnector, SinkConnector, TaskConfig } from '@ferry/core';
 import type { BackboneProducer } from '../backbone/backbone.js';
 import { buildConverters } from '../runtime/converters.js';
 import { ErrorHandlingConfig, ErrorReporter } from '../runtime/error-handling.js';
 import { SinkTaskRunner } from '../runtime/sink-task-runner.js';
 import { SourceTaskRunner } from '../runtime/source-task-runner.js';
 import type { StateDetail } from '../runtime/task-runner-base.js';
-import type { RecordTransformer } from '../runtime/transform-chain.js';
-import type { HerderDeps } from './herder.js';
+import type { HerderDeps } from './deps.js';
 
-/** Builds a connector's transform chain and validates its transform options. */
-export interface TransformsFactory {
-  build(connectorConfig: Record<string, string>): RecordTransformer;
-  validate(connectorConfig: Record<string, string>): FieldErrors;
-}
+export type { TransformsFactory } from './deps.js';
+
 
 export interface TaskSpec {
   connector: string;

@@ -1,17 +1,17 @@
 import type { FieldErrors } from '@ferry/core';
 import type { PluginRegistry } from '../plugins/registry.js';
-import { noTransforms, type RecordTransformer } from '../runtime/transform-chain.js';
-import type { TransformsFactory } from './task-factory.js';
+import type { RecordTransformer } from '../runtime/transform-chain.js';
+import { TransformChain, validateTransforms } from '../transforms/index.js';
+import type { TransformsFactory } from './deps.js';
 
-/** Builds transform chains from a connector's `transforms` / `predicates` options. */
-export function transformsFactory(_registry: PluginRegistry): TransformsFactory {
+/** Builds transform chains from a connector's `transforms` / `predicates` options, with plugins from the registry. */
+export function transformsFactory(registry: PluginRegistry): TransformsFactory {
   return {
     build(config: Record<string, string>): RecordTransformer {
-      if ((config.transforms ?? '').trim()) throw new Error('transforms are not available in this build');
-      return noTransforms;
+      return TransformChain.fromConfig(config, registry);
     },
     validate(config: Record<string, string>): FieldErrors {
-      return (config.transforms ?? '').trim() ? { transforms: ['transforms are not available in this build'] } : {};
+      return validateTransforms(config, registry);
     },
   };
 }

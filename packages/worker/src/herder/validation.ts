@@ -3,7 +3,7 @@ import { resolveConfig } from '../config/config-providers.js';
 import type { PluginRegistry } from '../plugins/registry.js';
 import { buildConverters } from '../runtime/converters.js';
 import { CommonConnectorConfig, SinkConnectorConfig } from './connector-config.js';
-import type { TransformsFactory } from './task-factory.js';
+import type { TransformsFactory } from './deps.js';
 
 /** Kafka Connect's ConfigInfos: the answer of `config/validate`. */
 export interface ConfigInfos {

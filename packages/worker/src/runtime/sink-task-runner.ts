@@ -14,6 +14,11 @@ import { SerialQueue } from '../stores/atomic-file.js';
 import { backoffDelay } from './backoff.js';
 import { asError, isRetriable, TaskRunnerBase, type TaskRunnerDeps } from './task-runner-base.js';
 
+/** How many consumed messages stay findable for late errant-record reports. */
+const RECENT_MESSAGES = 50_000;
+/** How long without records before an empty put(). */
+const IDLE_PUT_MS = 1000;
+
 export interface SinkRunnerDeps extends TaskRunnerDeps {
   task: SinkTask;
   consumer: BackboneConsumer;
@@ -38,7 +43,9 @@ export class SinkTaskRunner extends TaskRunnerBase {
   private commitRequested = false;
   private lastCommit = Date.now();
   private commitTimer: NodeJS.Timeout | undefined;
+  /** Recently consumed messages by coordinates, for errant records reported after put() returned. */
   private inFlight = new Map<string, InMessage>();
+  private lastPut = Date.now();
   private failed = false;
   private started: Promise<void> | undefined;
 
@@ -101,6 +108,7 @@ export class SinkTaskRunner extends TaskRunnerBase {
       this.deps.logger.info({ subscription: this.kdeps.subscription.topics ?? String(this.kdeps.subscription.pattern) }, 'Sink task started');
       this.commitTimer = setInterval(() => {
         if (Date.now() - this.lastCommit >= this.kdeps.commitIntervalMs) void this.queue.run(() => this.commit());
+        if (Date.now() - this.lastPut >= IDLE_PUT_MS) void this.queue.run(() => this.idlePut());
       }, Math.min(1000, this.kdeps.commitIntervalMs));
       this.commitTimer.unref();
     } catch (err) {
@@ -159,18 +167,26 @@ export class SinkTaskRunner extends TaskRunnerBase {
     this.deps.metrics.sinkRecordRead.inc(this.labels, fresh.length);
     try {
       const records: SinkRecord[] = [];
-      this.inFlight.clear();
+      if (this.inFlight.size > RECENT_MESSAGES) {
+        const drop = this.inFlight.size - RECENT_MESSAGES;
+        let i = 0;
+        for (const k of this.inFlight.keys()) {
+          if (i++ >= drop) break;
+          this.inFlight.delete(k);
+        }
+      }
       for (const m of fresh) {
         const r = await this.toRecord(m);
         if (r) {
           records.push(r);
-          this.inFlight.set(`${r.topic}\u0000${r.kafkaPartition}\u0000${r.kafkaOffset}`, m);
+          // Keyed by the consumed coordinates and by the record's (a router may rename the topic).
+          this.inFlight.set(`${m.topic}\u0000${m.partition}\u0000${m.offset}`, m);
+          if (r.topic !== m.topic) this.inFlight.set(`${r.topic}\u0000${r.kafkaPartition}\u0000${r.kafkaOffset}`, m);
         }
       }
       if (records.length) await this.put(records);
       const last = fresh[fresh.length - 1]!;
       this.consumed.set(tpKey, { topic: tp.topic, partition: tp.partition, offset: last.offset + 1 });
-      this.inFlight.clear();
       if (this.commitRequested || Date.now() - this.lastCommit >= this.kdeps.commitIntervalMs) await this.commit();
     } catch (err) {
       this.failHard(err);
@@ -214,11 +230,29 @@ export class SinkTaskRunner extends TaskRunnerBase {
     return t ?? undefined;
   }
 
+  /**
+   * put([]) when no records came for a while, as Kafka Connect does: a task
+   * that buffers can then flush, and report an unreachable target (shown in
+   * the status) even while the topic is quiet.
+   */
+  private async idlePut(): Promise<void> {
+    if (this.failed || this.stopping || this.paused || this.assigned.length === 0 || Date.now() - this.lastPut < IDLE_PUT_MS) return;
+    this.lastPut = Date.now();
+    try {
+      await this.task.put([]);
+      if (this.detail.message) this.setWaiting(undefined);
+    } catch (err) {
+      if (isRetriable(err)) this.setWaiting(`Waiting: ${(err as Error).message}`);
+      else this.failHard(err);
+    }
+  }
+
   /** put() with retries for retriable failures (the same records are redelivered), as long as the task runs. */
   private async put(records: SinkRecord[]): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       const t0 = performance.now();
       try {
+        this.lastPut = Date.now();
         await this.task.put(records);
         this.deps.metrics.putBatchSeconds.observe(this.labels, (performance.now() - t0) / 1000);
         this.deps.metrics.sinkRecordSend.inc(this.labels, records.length);

@@ -197,7 +197,11 @@ export class SourceTaskRunner extends TaskRunnerBase {
   private enqueue(batch: Batch): void {
     this.pending.push(batch);
     this.buffered += batch.messages.length;
-    this.sending ??= this.sendLoop();
+    // Cleared in a callback attached after the assignment: sendLoop may finish without awaiting anything.
+    this.sending ??= this.sendLoop().finally(() => {
+      this.sending = null;
+      for (const w of this.sendWaiters.splice(0)) w();
+    });
   }
 
   private waitForSend(): Promise<void> {
@@ -230,9 +234,6 @@ export class SourceTaskRunner extends TaskRunnerBase {
       }
     } catch (err) {
       this.sendFailure = err;
-    } finally {
-      this.sending = null;
-      for (const w of this.sendWaiters.splice(0)) w();
     }
   }
 

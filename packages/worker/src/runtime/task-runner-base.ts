@@ -140,7 +140,8 @@ export abstract class TaskRunnerBase {
           : stage === 'HEADER_CONVERTER'
             ? this.deps.converters.headerClass
             : undefined;
-    await this.deps.errors.report(err, { stage, ...ctx, className });
+    const fromError = (err as { className?: string }).className;
+    await this.deps.errors.report(err, { stage, ...ctx, className: className ?? fromError });
   }
 
   protected convertHeadersOut(topic: string, headers: Header[] | undefined): Array<{ key: string; value: Buffer | null }> | undefined {
