@@ -48,13 +48,18 @@ export async function validateConnectorConfig(config: Record<string, string>, de
     return build(cls, def, config, errors);
   }
   const def = connectorDefinition(plugin.config, plugin.type);
+  const common = plugin.type === 'sink' ? CommonConnectorConfig.merge(SinkConnectorConfig) : CommonConnectorConfig;
   let resolved = config;
   try {
     resolved = resolveConfig(config).config;
   } catch (err) {
     if (err instanceof ConfigError) add(err.fieldErrors);
   }
-  add(def.validate({ ...resolved, 'connector.class': resolved['connector.class'] ?? cls }).errors);
+  const withClass = { ...resolved, 'connector.class': resolved['connector.class'] ?? cls };
+  // The plugin's own checks (and its I/O checks) run even when a common option such as "name" is missing.
+  add(common.validate(withClass).errors);
+  const pluginErrors = plugin.config.validate(withClass).errors;
+  add(pluginErrors);
   try {
     buildConverters(resolved, deps.workerConfig, deps.registry);
   } catch (err) {
@@ -62,7 +67,7 @@ export async function validateConnectorConfig(config: Record<string, string>, de
     else add({ 'value.converter': [(err as Error).message] });
   }
   add(deps.transforms.validate(resolved));
-  if (Object.keys(errors).length === 0) {
+  if (Object.keys(pluginErrors).length === 0) {
     const instance = plugin.create();
     if (instance.validate) {
       try {

@@ -1,0 +1,59 @@
+#!/usr/bin/env node
+// `npm start`: installs what is missing, starts the local servers the demo
+// pipelines need, builds, and runs the worker in standalone mode with the
+// pipelines of configs/ (REST API on http://127.0.0.1:8083).
+import { spawn } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { build, ensureInstalled, ROOT, say, stackUp } from './lib.mjs';
+
+ensureInstalled();
+await stackUp(['kafka', 'postgres', 'redis']);
+build();
+
+const workerFile = process.env.FERRY_WORKER_CONFIG ?? 'configs/worker.json';
+mkdirSync(join(ROOT, 'data'), { recursive: true });
+const logFile = join(ROOT, 'data/worker.log');
+const log = createWriteStream(logFile, { flags: 'a' });
+const port = JSON.parse(readFileSync(join(ROOT, workerFile), 'utf8'))['rest.port'] ?? 8083;
+say(`worker starting: REST http://127.0.0.1:${port}, logs in data/worker.log, connectors from configs/connectors/`);
+const child = spawn(process.execPath, [join(ROOT, 'packages/worker/bin/connect-worker.mjs'), 'standalone', workerFile], {
+  cwd: ROOT,
+  stdio: ['ignore', 'pipe', 'pipe'],
+});
+// Full JSON logs go to the file; warnings and errors also to the terminal.
+const relay = (d) => {
+  log.write(d);
+  for (const line of d.toString().split('\n')) if (/"level":"(warn|error|fatal)"/.test(line)) process.stderr.write(`${line}\n`);
+};
+child.stdout.on('data', relay);
+child.stderr.on('data', relay);
+
+const demoFile = join(ROOT, 'data/demo-orders.jsonl');
+const countLines = () => (existsSync(demoFile) ? readFileSync(demoFile, 'utf8').split('\n').length - 1 : 0);
+const timer = setInterval(async () => {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/connectors?expand=status`);
+    const all = await res.json();
+    const states = Object.entries(all)
+      .map(([n, v]) => `${n} ${v.status.connector.state} (${v.status.tasks.map((t) => t.state).join(',') || 'no tasks'})`)
+      .join(' | ');
+    const lines = countLines();
+    const last = lines ? readFileSync(demoFile, 'utf8').trimEnd().split('\n').pop() : '';
+    say(`${states} | ${lines} records in data/demo-orders.jsonl${last ? `, latest: ${last.slice(0, 120)}` : ''}`);
+  } catch {
+    /* not up yet */
+  }
+}, 5000);
+
+const stop = (sig) => {
+  say(`stopping the worker (${sig})`);
+  child.kill('SIGTERM');
+};
+process.on('SIGINT', () => stop('SIGINT'));
+process.on('SIGTERM', () => stop('SIGTERM'));
+child.on('exit', (code) => {
+  clearInterval(timer);
+  say(`worker exited (${code ?? 0}); the local servers keep running: \`npm run stack -- down\` stops them`);
+  process.exit(code ?? 0);
+});

@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+// `npm test`: installs what is missing, starts the servers the tests need,
+// builds and lints, then runs every unit and integration test.
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { build, ensureInstalled, ROOT, run, say, stackUp } from './lib.mjs';
+
+const SERVICES = ['kafka', 'postgres', 'redis', 'elasticsearch', 'opensearch', 's3', 'kinesis'];
+
+function testFiles(dir) {
+  const out = [];
+  let entries = [];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return out;
+  }
+  for (const e of entries) {
+    const p = join(dir, e);
+    if (e === 'node_modules' || e === 'fixtures' || e === 'harness') continue;
+    if (statSync(p).isDirectory()) out.push(...testFiles(p));
+    else if (e.endsWith('.test.ts')) out.push(relative(ROOT, p));
+  }
+  return out.sort();
+}
+
+ensureInstalled();
+try {
+  await stackUp(SERVICES);
+} catch (err) {
+  say(err.message);
+  process.exit(1);
+}
+build();
+say('lint: package boundaries and circular imports (dependency-cruiser)');
+run(join(ROOT, 'node_modules/.bin/depcruise'), ['packages', '--config', '.dependency-cruiser.cjs']);
+
+const only = process.argv.slice(2);
+const files = only.length ? only : [...['core', 'connectors', 'worker'].flatMap((p) => testFiles(join(ROOT, 'packages', p, 'test'))), ...testFiles(join(ROOT, 'test'))];
+say(`running ${files.length} test files`);
+run(process.execPath, [
+  '--import',
+  'tsx',
+  '--conditions=development',
+  '--test',
+  `--test-concurrency=${process.env.TEST_CONCURRENCY ?? 1}`,
+  '--test-timeout=600000',
+  ...files,
+]);
