@@ -52,7 +52,6 @@ export const WorkerConfigDef = defineConfig({
   'consumer.heartbeat.interval.ms': Config.int({ doc: 'Sink consumers: heartbeat interval (ms); well under the session timeout.', default: 3000, min: 100 }),
   'consumer.fetch.max.wait.ms': Config.int({ doc: 'Sink consumers: longest wait of a fetch for new records (ms).', default: 250, min: 0 }),
   'log.level': Config.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'] as const, { doc: 'Root log level.', default: 'INFO', ignoreCase: true }),
-  'group.id': Config.string({ doc: 'Distributed mode: workers sharing this id form a group.', optional: true }),
 });
 
 export type WorkerSettings = ReturnType<typeof WorkerConfigDef.parse>;
