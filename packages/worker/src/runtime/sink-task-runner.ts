@@ -96,9 +96,9 @@ export class SinkTaskRunner extends TaskRunnerBase {
   private async run(): Promise<void> {
     const { consumer } = this.kdeps;
     try {
-      await this.retrying('start', () => this.task.start(this.deps.taskConfig, this.context()));
-      await this.retrying('connect', () => consumer.connect());
-      await this.retrying('subscribe', () => consumer.subscribe(this.kdeps.subscription));
+      await this.retryCall('start()', () => this.task.start(this.deps.taskConfig, this.context()));
+      await this.retryCall('connect', () => consumer.connect());
+      await this.retryCall('subscribe', () => consumer.subscribe(this.kdeps.subscription));
       if (this.stopping) return;
       await consumer.run({
         onAssignment: (tps) => this.queue.run(() => this.onAssignment(tps)),
@@ -113,24 +113,6 @@ export class SinkTaskRunner extends TaskRunnerBase {
       this.commitTimer.unref();
     } catch (err) {
       if (!this.stopping) this.failHard(err);
-    }
-  }
-
-  private async retrying<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const r = await fn();
-        if (attempt > 1) this.setWaiting(undefined);
-        return r;
-      } catch (err) {
-        if (!isRetriable(err) || this.stopping) throw err;
-        const delay = backoffDelay(attempt, 200, this.deps.retryMaxDelayMs ?? 30000);
-        this.deps.metrics.retries.inc(this.labels);
-        this.setWaiting(`Retrying ${what} in ${delay} ms after: ${(err as Error).message}`);
-        this.deps.logger.warn({ attempt, delay, err: (err as Error).message }, `Retriable failure in ${what}`);
-        await abortableSleep(delay, this.abort.signal);
-        if (this.stopping) throw err;
-      }
     }
   }
 

@@ -100,7 +100,7 @@ export class SourceTaskRunner extends TaskRunnerBase {
   private async run(): Promise<void> {
     const log = this.deps.logger;
     try {
-      await this.withRetry('start', () => this.task.start(this.deps.taskConfig, this.context()));
+      await this.retryCall('start()', () => this.task.start(this.deps.taskConfig, this.context()));
       if (this.stopping) return;
       this.setState(this.paused ? 'PAUSED' : 'RUNNING');
       log.info('Source task started');
@@ -120,7 +120,7 @@ export class SourceTaskRunner extends TaskRunnerBase {
         // A task whose poll() never waits would starve timers and sockets: yield to the event loop once per batch.
         await yieldToEventLoop();
         const t0 = performance.now();
-        const records = await this.withRetry('poll', () => this.task.poll());
+        const records = await this.retryCall('poll()', () => this.task.poll());
         this.deps.metrics.pollBatchSeconds.observe(this.labels, (performance.now() - t0) / 1000);
         if (!records || records.length === 0) continue;
         this.deps.metrics.sourceRecordPoll.inc(this.labels, records.length);
@@ -129,24 +129,6 @@ export class SourceTaskRunner extends TaskRunnerBase {
       }
     } catch (err) {
       if (!this.stopping) this.fail(asError(err));
-    }
-  }
-
-  /** Retries retriable failures of task calls with backoff, showing the wait in the status. */
-  private async withRetry<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const r = await fn();
-        if (attempt > 1) this.setWaiting(undefined);
-        return r;
-      } catch (err) {
-        if (!isRetriable(err) || this.stopping) throw err;
-        const delay = backoffDelay(attempt, 200, this.deps.retryMaxDelayMs ?? 30000);
-        this.deps.metrics.retries.inc(this.labels);
-        this.setWaiting(`Retrying ${what}() in ${delay} ms after: ${(err as Error).message}`);
-        this.deps.logger.warn({ attempt, delay, err: (err as Error).message }, `Retriable failure in ${what}()`);
-        await abortableSleep(delay, this.abort.signal);
-      }
     }
   }
 

@@ -1,4 +1,5 @@
 import {
+  abortableSleep,
   ConnectError,
   hasErrorCode,
   type ConnectRecord,
@@ -12,6 +13,7 @@ import type { ConverterSet } from './converters.js';
 import type { ErrorReporter, Stage } from './error-handling.js';
 import { traceOf } from './error-handling.js';
 import type { RecordTransformer } from './transform-chain.js';
+import { backoffDelay } from './backoff.js';
 
 export interface StateDetail {
   trace?: string;
@@ -85,6 +87,25 @@ export abstract class TaskRunnerBase {
     if (this._state === 'FAILED') return;
     this.deps.logger.error({ err: { message: (err as Error)?.message, stack: (err as Error)?.stack } }, 'Task failed');
     this.setState('FAILED', { trace: traceOf(err) });
+  }
+
+  /** Retries retriable failures of `fn` with backoff until it succeeds or the task stops, showing the wait in the status. */
+  protected async retryCall<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const r = await fn();
+        if (attempt > 1) this.setWaiting(undefined);
+        return r;
+      } catch (err) {
+        if (!isRetriable(err) || this.stopping) throw err;
+        const delay = backoffDelay(attempt, 200, this.deps.retryMaxDelayMs ?? 30000);
+        this.deps.metrics.retries.inc(this.labels);
+        this.setWaiting(`Retrying ${what} in ${delay} ms after: ${(err as Error).message}`);
+        this.deps.logger.warn({ attempt, delay, err: (err as Error).message }, `Retriable failure in ${what}`);
+        await abortableSleep(delay, this.abort.signal);
+        if (this.stopping) throw err;
+      }
+    }
   }
 
   pause(): void {
