@@ -23,6 +23,7 @@ COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/packages packages
 COPY --from=build /app/package.json ./
 COPY configs configs
+RUN mkdir -p /data && chown node:node /data
 VOLUME /data
 EXPOSE 8083
 USER node
