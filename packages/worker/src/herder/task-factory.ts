@@ -84,6 +84,7 @@ export class TaskFactory {
       onStateChange: spec.onStateChange,
       onTopic: spec.onTopic,
       retryMaxDelayMs: Math.min(errorSettings['errors.retry.delay.max.ms'], 30000),
+      retryTimeoutMs: errorSettings['errors.retry.timeout'],
     };
     const clientId = `${deps.settings['client.id']}-${spec.connector}-${spec.taskId}`;
     if (spec.plugin.type === 'source') {

@@ -19,7 +19,7 @@ export const ErrorHandlingConfig = defineConfig({
     ignoreCase: true,
   }),
   'errors.retry.timeout': Config.long({
-    doc: 'How long (ms) a retriable failure of a record operation is retried before the tolerance applies; -1 retries forever, 0 never.',
+    doc: 'How long (ms) retriable failures (network, throttling, 5xx) of put(), poll() and produce are retried, with exponential backoff and jitter, before the task fails and is restarted automatically. 0 or -1: retried for as long as the task runs (Kafka Connect\'s behaviour for put()).',
     default: 0,
     min: -1,
     group: 'Error Handling',

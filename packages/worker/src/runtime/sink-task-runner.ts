@@ -231,6 +231,7 @@ export class SinkTaskRunner extends TaskRunnerBase {
 
   /** put() with retries for retriable failures (the same records are redelivered), as long as the task runs. */
   private async put(records: SinkRecord[]): Promise<void> {
+    const started = Date.now();
     for (let attempt = 1; ; attempt++) {
       const t0 = performance.now();
       try {
@@ -241,7 +242,7 @@ export class SinkTaskRunner extends TaskRunnerBase {
         if (attempt > 1) this.setWaiting(undefined);
         return;
       } catch (err) {
-        if (!isRetriable(err) || this.stopping) throw err;
+        if (!isRetriable(err) || this.stopping || this.retryTimedOut(started)) throw err;
         const delay = backoffDelay(attempt, 200, this.deps.retryMaxDelayMs ?? 30000);
         this.deps.metrics.retries.inc(this.labels);
         this.setWaiting(`Retrying put() of ${records.length} records in ${delay} ms after: ${(err as Error).message}`);

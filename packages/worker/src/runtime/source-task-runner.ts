@@ -248,6 +248,7 @@ export class SourceTaskRunner extends TaskRunnerBase {
   }
 
   private async sendWithRetry(messages: OutMessage[]): Promise<RecordMetadata[]> {
+    const started = Date.now();
     for (let attempt = 1; ; attempt++) {
       const slow = setTimeout(() => this.setWaiting(`Waiting for the backbone to acknowledge ${messages.length} records`), 5000);
       try {
@@ -257,7 +258,7 @@ export class SourceTaskRunner extends TaskRunnerBase {
         return md;
       } catch (err) {
         clearTimeout(slow);
-        if (!isRetriable(err) || this.cancelled) throw err;
+        if (!isRetriable(err) || this.cancelled || this.retryTimedOut(started)) throw err;
         const delay = backoffDelay(attempt, 500, this.deps.retryMaxDelayMs ?? 30000);
         this.deps.metrics.retries.inc(this.labels);
         this.setWaiting(`Waiting for the backbone to accept ${messages.length} records (retry in ${delay} ms): ${(err as Error).message}`);

@@ -35,6 +35,13 @@ export interface TaskRunnerDeps {
   onTopic?(topic: string): void;
   /** Ceiling (ms) of the backoff between retries of put()/poll() after retriable failures. */
   retryMaxDelayMs?: number;
+  /**
+   * errors.retry.timeout: above 0, retriable failures of put()/poll()/produce
+   * are retried this long, then the task fails (and is restarted
+   * automatically); 0 or -1 retry for as long as the task runs, as Kafka
+   * Connect does for a RetriableException from put().
+   */
+  retryTimeoutMs?: number;
 }
 
 /** True for failures worth retrying: our retriable codes and transient client errors. */
@@ -91,13 +98,14 @@ export abstract class TaskRunnerBase {
 
   /** Retries retriable failures of `fn` with backoff until it succeeds or the task stops, showing the wait in the status. */
   protected async retryCall<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    const started = Date.now();
     for (let attempt = 1; ; attempt++) {
       try {
         const r = await fn();
         if (attempt > 1) this.setWaiting(undefined);
         return r;
       } catch (err) {
-        if (!isRetriable(err) || this.stopping) throw err;
+        if (!isRetriable(err) || this.stopping || this.retryTimedOut(started)) throw err;
         const delay = backoffDelay(attempt, 200, this.deps.retryMaxDelayMs ?? 30000);
         this.deps.metrics.retries.inc(this.labels);
         this.setWaiting(`Retrying ${what} in ${delay} ms after: ${(err as Error).message}`);
@@ -106,6 +114,12 @@ export abstract class TaskRunnerBase {
         if (this.stopping) throw err;
       }
     }
+  }
+
+  /** True once retrying for longer than errors.retry.timeout (when that is above 0). */
+  protected retryTimedOut(started: number): boolean {
+    const t = this.deps.retryTimeoutMs ?? 0;
+    return t > 0 && Date.now() - started >= t;
   }
 
   pause(): void {
