@@ -71,7 +71,7 @@ export async function startWorker(opts: StartOptions = {}): Promise<WorkerHandle
   const log = createWriteStream(logFile, { flags: 'a' });
   const child: ChildProcess = spawn(process.execPath, ['--import', TSX, '--conditions=development', BIN, 'standalone', join(dir, 'worker.json')], {
     cwd: dir,
-    env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info', ...opts.env },
+    env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info', FERRY_EXIT_WITH_PARENT: '1', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   live.add(child);

@@ -32,6 +32,13 @@ export async function main(argv: string[]): Promise<void> {
       };
       process.on('SIGINT', () => void shutdown('SIGINT'));
       process.on('SIGTERM', () => void shutdown('SIGTERM'));
+      if (process.env.FERRY_EXIT_WITH_PARENT === '1') {
+        // Test harnesses: a worker whose parent died (even by SIGKILL) stops instead of running on.
+        const parent = process.ppid;
+        setInterval(() => {
+          if (process.ppid !== parent) void shutdown('parent exited');
+        }, 1000).unref();
+      }
       process.on('unhandledRejection', (err) => worker.logs.get('worker').error({ err: String((err as Error)?.stack ?? err) }, 'Unhandled rejection'));
     });
   program

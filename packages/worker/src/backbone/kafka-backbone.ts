@@ -182,7 +182,14 @@ class KafkaProducer implements BackboneProducer {
     const groups = new Map<string, { topic: string; partition: number; idx: number[]; msgs: Array<{ key: Buffer | null; value: Buffer | null; headers?: IHeaders; timestamp?: string }> }>();
     const where: Array<{ topic: string; partition: number; pos: number }> = new Array(messages.length);
     const counts = new Map<string, number>();
-    for (const t of new Set(messages.map((m) => m.topic))) counts.set(t, await this.countFor(t));
+    const metadata = new Map<string, Array<{ partitionId: number; leader: number; partitionErrorCode: number; replicas: number[]; isr: number[] }>>();
+    for (let i = 0; i < messages.length; i++) {
+      const t = messages[i]!.topic;
+      if (counts.has(t)) continue;
+      const n = await this.countFor(t);
+      counts.set(t, n);
+      metadata.set(t, Array.from({ length: n }, (_, id) => ({ partitionId: id, leader: 0, partitionErrorCode: 0, replicas: [], isr: [] })));
+    }
     for (let i = 0; i < messages.length; i++) {
       const m = messages[i]!;
       const n = counts.get(m.topic)!;
@@ -190,7 +197,7 @@ class KafkaProducer implements BackboneProducer {
       if (partition < 0 || partition >= n) {
         partition = this.partitioner({
           topic: m.topic,
-          partitionMetadata: Array.from({ length: n }, (_, id) => ({ partitionId: id, leader: 0, partitionErrorCode: 0, replicas: [], isr: [] })),
+          partitionMetadata: metadata.get(m.topic)!,
           message: { key: m.key, value: m.value },
         });
       }

@@ -13,6 +13,7 @@ import type { BackboneConsumer, InMessage } from '../backbone/backbone.js';
 import { SerialQueue } from '../stores/atomic-file.js';
 import { backoffDelay } from './backoff.js';
 import { asError, isRetriable, TaskRunnerBase, type TaskRunnerDeps } from './task-runner-base.js';
+import type { Stage } from './error-handling.js';
 
 /** How many consumed messages stay findable for late errant-record reports. */
 const RECENT_MESSAGES = 50_000;
@@ -43,8 +44,9 @@ export class SinkTaskRunner extends TaskRunnerBase {
   private commitRequested = false;
   private lastCommit = Date.now();
   private commitTimer: NodeJS.Timeout | undefined;
-  /** Recently consumed messages by coordinates, for errant records reported after put() returned. */
-  private inFlight = new Map<string, InMessage>();
+  /** Recently consumed batches, for errant records reported after put() returned. */
+  private readonly recent: InMessage[][] = [];
+  private recentCount = 0;
   private lastPut = Date.now();
   private failed = false;
   private started: Promise<void> | undefined;
@@ -62,7 +64,7 @@ export class SinkTaskRunner extends TaskRunnerBase {
     const self = this;
     const reporter: ErrantRecordReporter = {
       async report(record: SinkRecord, error: Error) {
-        const consumed = self.inFlight.get(`${record.topic}\u0000${record.kafkaPartition}\u0000${record.kafkaOffset}`);
+        const consumed = self.findConsumed(record);
         await self.reportFailure(error, 'TASK_PUT', { record, consumed });
       },
     };
@@ -149,22 +151,15 @@ export class SinkTaskRunner extends TaskRunnerBase {
     this.deps.metrics.sinkRecordRead.inc(this.labels, fresh.length);
     try {
       const records: SinkRecord[] = [];
-      if (this.inFlight.size > RECENT_MESSAGES) {
-        const drop = this.inFlight.size - RECENT_MESSAGES;
-        let i = 0;
-        for (const k of this.inFlight.keys()) {
-          if (i++ >= drop) break;
-          this.inFlight.delete(k);
-        }
-      }
+      this.remember(fresh);
       for (const m of fresh) {
-        const r = await this.toRecord(m);
-        if (r) {
-          records.push(r);
-          // Keyed by the consumed coordinates and by the record's (a router may rename the topic).
-          this.inFlight.set(`${m.topic}\u0000${m.partition}\u0000${m.offset}`, m);
-          if (r.topic !== m.topic) this.inFlight.set(`${r.topic}\u0000${r.kafkaPartition}\u0000${r.kafkaOffset}`, m);
+        const r = this.toRecord(m);
+        if (r === null) continue;
+        if ('failed' in r) {
+          await this.reportFailure(r.failed, r.stage, { consumed: m });
+          continue;
         }
+        records.push(r);
       }
       if (records.length) await this.put(records);
       const last = fresh[fresh.length - 1]!;
@@ -175,26 +170,24 @@ export class SinkTaskRunner extends TaskRunnerBase {
     }
   }
 
-  private async toRecord(m: InMessage): Promise<SinkRecord | undefined> {
+  /** Converts and transforms one message: the record, null (dropped by a transform) or the failure. Synchronous: the hot path. */
+  private toRecord(m: InMessage): SinkRecord | null | { failed: unknown; stage: Stage } {
     const { key: kc, value: vc } = this.deps.converters;
     let key, value, headers;
     try {
       key = kc.toConnectData(m.topic, m.key);
     } catch (err) {
-      await this.reportFailure(err, 'KEY_CONVERTER', { consumed: m });
-      return undefined;
+      return { failed: err, stage: 'KEY_CONVERTER' };
     }
     try {
       value = vc.toConnectData(m.topic, m.value);
     } catch (err) {
-      await this.reportFailure(err, 'VALUE_CONVERTER', { consumed: m });
-      return undefined;
+      return { failed: err, stage: 'VALUE_CONVERTER' };
     }
     try {
       headers = this.convertHeadersIn(m.topic, m.headers);
     } catch (err) {
-      await this.reportFailure(err, 'HEADER_CONVERTER', { consumed: m });
-      return undefined;
+      return { failed: err, stage: 'HEADER_CONVERTER' };
     }
     const record: SinkRecord = {
       topic: m.topic,
@@ -208,8 +201,32 @@ export class SinkTaskRunner extends TaskRunnerBase {
       timestampType: m.timestampType,
       headers,
     };
-    const t = await this.transformOne(record, { consumed: m });
-    return t ?? undefined;
+    const t = this.transformOne(record);
+    if (t !== null && 'failed' in t) return { failed: t.failed, stage: 'TRANSFORMATION' };
+    return t;
+  }
+
+  /** Keeps recent batches so errant records reported after put() returned still find their original message. */
+  private remember(batch: InMessage[]): void {
+    this.recent.push(batch);
+    this.recentCount += batch.length;
+    while (this.recentCount - this.recent[0]!.length >= RECENT_MESSAGES) this.recentCount -= this.recent.shift()!.length;
+  }
+
+  /** The consumed message behind a record (a router may have renamed its topic, so partition and offset decide). */
+  private findConsumed(record: SinkRecord): InMessage | undefined {
+    let fallback: InMessage | undefined;
+    for (let i = this.recent.length - 1; i >= 0; i--) {
+      const b = this.recent[i]!;
+      const first = b[0]!;
+      const last = b[b.length - 1]!;
+      if (first.partition !== record.kafkaPartition || record.kafkaOffset < first.offset || record.kafkaOffset > last.offset) continue;
+      const m = b.find((x) => x.offset === record.kafkaOffset);
+      if (!m) continue;
+      if (m.topic === record.topic) return m;
+      fallback ??= m;
+    }
+    return fallback;
   }
 
   /**

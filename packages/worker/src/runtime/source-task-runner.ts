@@ -71,6 +71,7 @@ export class SourceTaskRunner extends TaskRunnerBase {
   private loop: Promise<void> | undefined;
   /** Set once a stop timed out: this runner must never write again (no zombie duplicates). */
   private cancelled = false;
+  private readonly partitionKeys = new WeakMap<SourcePartition, string>();
 
   constructor(private readonly sdeps: SourceRunnerDeps) {
     super(sdeps);
@@ -132,19 +133,31 @@ export class SourceTaskRunner extends TaskRunnerBase {
     }
   }
 
+  /** Stable key of a source partition; tasks usually reuse one object per partition, so it is cached by identity. */
+  private partitionKey(p: SourcePartition): string {
+    let k = this.partitionKeys.get(p);
+    if (k === undefined) {
+      k = stableStringify(p);
+      this.partitionKeys.set(p, k);
+    }
+    return k;
+  }
+
   /** Transforms and converts a poll's records; failures follow the error policy. */
   private async prepare(records: SourceRecord[]): Promise<Batch | undefined> {
     const { key: kc, value: vc } = this.deps.converters;
     const batch: Batch = { messages: [], records: [], dropped: [], offsets: new Map() };
     for (const original of records) {
       if (original.sourcePartition && original.sourceOffset) {
-        batch.offsets.set(stableStringify(original.sourcePartition), { partition: original.sourcePartition, offset: original.sourceOffset });
+        batch.offsets.set(this.partitionKey(original.sourcePartition), { partition: original.sourcePartition, offset: original.sourceOffset });
       }
-      const r = await this.transformOne(original, {});
-      if (!r) {
+      const t = this.transformOne(original);
+      if (t === null || 'failed' in t) {
+        if (t !== null) await this.reportFailure(t.failed, 'TRANSFORMATION', { record: original });
         batch.dropped.push(original);
         continue;
       }
+      const r = t as SourceRecord;
       let key: Buffer | null;
       let value: Buffer | null;
       let headers: OutMessage['headers'];

@@ -155,14 +155,17 @@ export abstract class TaskRunnerBase {
     this.deps.onTopic?.(topic);
   }
 
-  /** Runs the transform chain on one record; failures go through the error policy (returns undefined to skip). */
-  protected async transformOne<R extends ConnectRecord>(record: R, failure: { consumed?: import('../backbone/backbone.js').InMessage }): Promise<R | null | undefined> {
+  /**
+   * Runs the transform chain on one record. Synchronous on purpose (this is
+   * the per-record hot path): a failure comes back as `{ failed }` for the
+   * caller to hand to the error policy.
+   */
+  protected transformOne<R extends ConnectRecord>(record: R): R | null | { failed: unknown } {
     if (this.deps.transforms.empty) return record;
     try {
       return this.deps.transforms.apply(record);
     } catch (err) {
-      await this.reportFailure(err, 'TRANSFORMATION', { record, consumed: failure.consumed });
-      return undefined;
+      return { failed: err };
     }
   }
 
