@@ -125,6 +125,8 @@ const phases: Record<string, (topic: string) => Promise<number>> = {
       eachBatch: async ({ batch }) => {
         t0 ||= performance.now();
         for (const m of batch.messages) {
+          // What the converters do: key as a string, value parsed.
+          if (m.key) m.key.toString();
           if (m.value) JSON.parse(m.value.toString());
           n++;
         }

@@ -45,8 +45,16 @@ function toHeaders(h: OutMessage['headers']): IHeaders | undefined {
   return out;
 }
 
+const NO_HEADERS: InMessage['headers'] = Object.freeze([]) as unknown as InMessage['headers'];
+
 function fromHeaders(h: IHeaders | undefined): InMessage['headers'] {
-  if (!h) return [];
+  if (!h) return NO_HEADERS;
+  let any = false;
+  for (const _ in h) {
+    any = true;
+    break;
+  }
+  if (!any) return NO_HEADERS;
   const out: InMessage['headers'] = [];
   for (const [key, v] of Object.entries(h)) {
     if (v === undefined) continue;

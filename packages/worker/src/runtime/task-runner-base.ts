@@ -44,6 +44,8 @@ export interface TaskRunnerDeps {
   retryTimeoutMs?: number;
 }
 
+const NO_HEADERS: Header[] = Object.freeze([]) as unknown as Header[];
+
 /** True for failures worth retrying: our retriable codes and transient client errors. */
 export function isRetriable(err: unknown): boolean {
   if (hasErrorCode(err, 'RETRIABLE') || hasErrorCode(err, 'NOT_CONNECTED')) return true;
@@ -189,7 +191,7 @@ export abstract class TaskRunnerBase {
   }
 
   protected convertHeadersIn(topic: string, headers: Array<{ key: string; value: Buffer | null }>): Header[] {
-    if (headers.length === 0) return [];
+    if (headers.length === 0) return NO_HEADERS;
     const hc = this.deps.converters.header;
     return headers.map((h) => {
       const sv = hc.toConnectHeader(topic, h.key, h.value);
