@@ -1,5 +1,4 @@
 import {
-  ConfigError,
   type Connector,
   type Logger,
   type SourceConnectorContext,
@@ -7,23 +6,13 @@ import {
   type ConnectorPlugin,
   type ConnectorRecord,
   type ConnectorState,
-  type ConfigStore,
-  type FieldErrors,
-  type OffsetStore,
-  type SinkConnector,
   type SourceConnector,
   type StateEntry,
-  type StatusStore,
   type TargetState,
   type TaskConfig,
   type TaskState,
 } from '@ferry/core';
-import type { Backbone } from '../backbone/backbone.js';
 import { maskConfig, resolveConfig } from '../config/config-providers.js';
-import type { WorkerSettings } from '../config/worker-config.js';
-import type { LogManager } from '../logging.js';
-import type { WorkerMetrics } from '../metrics.js';
-import type { PluginRegistry } from '../plugins/registry.js';
 import { backoffDelay } from '../runtime/backoff.js';
 import { traceOf } from '../runtime/error-handling.js';
 import { SerialQueue } from '../stores/atomic-file.js';
@@ -750,4 +739,3 @@ function sameTaskConfigs(a: TaskConfig[], b: TaskConfig[]): boolean {
   return a.length === b.length && a.every((c, i) => sameConfig(c, b[i]!));
 }
 
-export type { FieldErrors, SinkConnector, ConfigError };

@@ -4,7 +4,6 @@ import {
   type CommittedOffset,
   type OffsetStore,
   type RecordMetadata,
-  type SourceOffset,
   type SourcePartition,
   type SourceRecord,
   type SourceTask,
@@ -349,4 +348,3 @@ export class SourceTaskRunner extends TaskRunnerBase {
   }
 }
 
-export type { SourceOffset };
