@@ -1,6 +1,6 @@
 // Shared by scripts/start.mjs and scripts/test.mjs: install, build, run.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, mkdirSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,7 +38,30 @@ export function build() {
   run(join(ROOT, 'node_modules/.bin/turbo'), ['run', 'build', '--output-logs=errors-only']);
 }
 
+/** True when every folder from `dir` up to / can be entered by other users (o+x). */
+function traversableByOthers(dir) {
+  for (let d = dir; ; d = dirname(d)) {
+    if (!(statSync(d).mode & 0o001)) return false;
+    if (dirname(d) === d) return true;
+  }
+}
+
+/**
+ * Elasticsearch and OpenSearch refuse to run as root and run as a service
+ * user, who must reach their files. When the checkout sits below a private
+ * folder (e.g. /root), the server stack and its download cache move to
+ * /var/tmp instead.
+ */
+function placeStack() {
+  if (process.env.STACK_DIR || process.env.STACK_CACHE || process.getuid?.() !== 0 || traversableByOthers(ROOT)) return;
+  const base = join('/var/tmp', `ferry-${createHash('sha256').update(ROOT).digest('hex').slice(0, 12)}`);
+  process.env.STACK_DIR = join(base, 'stack');
+  process.env.STACK_CACHE = join(base, 'cache');
+  say(`${ROOT} is not reachable by other users: server files go to ${base}`);
+}
+
 export async function stackUp(names) {
+  placeStack();
   const { up } = await import('./stack/index.mjs');
   say(`starting local servers: ${names.join(', ')}`);
   await up(names);
