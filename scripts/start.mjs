@@ -2,7 +2,7 @@
 // `npm start`: installs what is missing, starts the local servers the demo
 // pipelines need, builds, and runs the worker in standalone mode with the
 // pipelines of configs/ (REST API on http://127.0.0.1:8083).
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { build, ensureInstalled, ROOT, say, stackUp } from './lib.mjs';
@@ -17,8 +17,10 @@ const logFile = join(ROOT, 'data/worker.log');
 const log = createWriteStream(logFile, { flags: 'a' });
 const port = JSON.parse(readFileSync(join(ROOT, workerFile), 'utf8'))['rest.port'] ?? 8083;
 say(`worker starting: REST http://127.0.0.1:${port}, logs in data/worker.log, connectors from configs/connectors/`);
+const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).stdout?.trim();
 const child = spawn(process.execPath, [join(ROOT, 'packages/worker/bin/connect-worker.mjs'), 'standalone', workerFile], {
   cwd: ROOT,
+  env: { ...process.env, FERRY_COMMIT: process.env.FERRY_COMMIT ?? (commit || 'unknown') },
   stdio: ['ignore', 'pipe', 'pipe'],
 });
 // Full JSON logs go to the file; warnings and errors also to the terminal.
