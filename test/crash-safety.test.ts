@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { consume, killAllWorkers, readLines, requireStack, startWorker, topicSize, uniqueName, waitFor } from './harness/index.js';
+import { committedTotal, consume, killAllWorkers, readLines, requireStack, startWorker, topicSize, uniqueName, waitFor } from './harness/index.js';
 
 /** Datagen orders carry a unique orderid: count distinct ones and duplicates. */
 function tally(lines: string[]): { unique: number; duplicates: number; ids: Set<number> } {
@@ -20,6 +21,16 @@ function pipeline(topic: string, out: string, total: number) {
   ];
 }
 
+/** The source offset (records emitted) stored for a Datagen connector's task 0. */
+function sourcePosition(dir: string, connector: string): number {
+  try {
+    const stored = JSON.parse(readFileSync(join(dir, 'data/connect.offsets'), 'utf8')) as Record<string, Array<{ offset: { position: number } }>>;
+    return stored[connector]?.[0]?.offset.position ?? 0;
+  } catch {
+    return 0;
+  }
+}
+
 const workerConfig = { 'value.converter.schemas.enable': 'false', 'offset.flush.interval.ms': 500 };
 
 describe('Crash safety', () => {
@@ -33,9 +44,13 @@ describe('Crash safety', () => {
     const out = join(w.dir, 'out.jsonl');
     for (const c of pipeline(topic, out, total)) assert.equal((await w.request('POST', '/connectors', c)).status, 201);
     await waitFor(() => readLines(out).length > total / 4, { timeoutMs: 60000, message: 'a quarter delivered' });
+    // What is durable right before the kill: the sink's committed offset and the source's flushed position.
+    // Both can only grow until the kill, which can only shrink the replays measured against them.
+    const committed = await committedTotal(`connect-${topic}-sink`, topic);
+    const flushed = sourcePosition(w.dir, `${topic}-src`);
+    await w.kill();
     const before = readLines(out).length;
     const producedBefore = await topicSize(topic);
-    await w.kill();
     assert.ok(before < total, `killed mid-stream (${before} of ${total} written)`);
 
     w = await startWorker({ dir: w.dir, workerConfig });
@@ -46,11 +61,18 @@ describe('Crash safety', () => {
     assert.equal(t.unique, total, 'nothing lost');
     for (let id = 0; id < total; id++) assert.ok(t.ids.has(id), `orderid ${id} present`);
     const produced = await topicSize(topic);
-    // Replays are bounded by what was in flight since the last flush/commit (0.5 s apart), far below the stream size.
+    // Replays are bounded by exactly what was not yet durable at the kill: records produced past the
+    // flushed source offset, and lines written past the committed sink offset.
     const sourceDuplicates = produced - total;
-    assert.ok(sourceDuplicates >= 0 && sourceDuplicates < total / 3, `source replays ${sourceDuplicates}`);
-    assert.ok(t.duplicates < total / 3, `sink duplicates ${t.duplicates}`);
-    console.log(`kill -9: ${producedBefore} produced and ${before} written before the kill; source re-produced ${sourceDuplicates}, file duplicates ${t.duplicates}`);
+    const sourceBound = producedBefore - flushed;
+    const sinkBound = before - committed;
+    assert.ok(sourceDuplicates >= 0 && sourceDuplicates <= sourceBound, `source replays ${sourceDuplicates} > ${sourceBound} unflushed at the kill`);
+    assert.ok(t.duplicates <= sinkBound + sourceDuplicates, `file duplicates ${t.duplicates} > ${sinkBound} uncommitted + ${sourceDuplicates} replayed`);
+    assert.ok(t.duplicates < total, 'not a full replay');
+    console.log(
+      `kill -9: ${producedBefore} produced (${flushed} flushed) and ${before} written (${committed} committed) at the kill; ` +
+        `source re-produced ${sourceDuplicates}, file duplicates ${t.duplicates}`,
+    );
   });
 
   it('a clean stop (SIGTERM) mid-stream loses and duplicates nothing', async () => {

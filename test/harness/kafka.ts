@@ -97,3 +97,15 @@ export async function topicSize(topic: string): Promise<number> {
     await admin.disconnect();
   }
 }
+
+/** Sum of a consumer group's committed offsets on a topic (0 when none). */
+export async function committedTotal(groupId: string, topic: string): Promise<number> {
+  const admin = kafka().admin();
+  await admin.connect();
+  try {
+    const res = await admin.fetchOffsets({ groupId, topics: [topic] });
+    return res.flatMap((t) => t.partitions).reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
