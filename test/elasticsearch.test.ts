@@ -89,7 +89,7 @@ describe('Kafka -> worker -> Elasticsearch', () => {
     });
   }
 
-  it('keeps running while Elasticsearch is unreachable, says so in its status, then catches up exactly', async () => {
+  it('keeps running while Elasticsearch is unreachable for 30 s, says so in its status, then catches up exactly', async () => {
     const topic = uniqueName('es-outage');
     indices.push({ url: ES, index: topic });
     await createTopic(topic, 2);
@@ -112,6 +112,7 @@ describe('Kafka -> worker -> Elasticsearch', () => {
       await waitFor(async () => (await count(ES, topic)) === 1000, { timeoutMs: 60_000, message: '1000 documents' });
 
       await proxy.cut();
+      const cutAt = Date.now();
       // Records keep coming during the outage until the task's status says what it waits for.
       let produced = 1000;
       const waiting = await waitFor(
@@ -126,6 +127,13 @@ describe('Kafka -> worker -> Elasticsearch', () => {
       );
       assert.match(waiting.message, /ECONNREFUSED/);
       assert.ok((await committed(`connect-${name}`, topic)) <= (await count(ES, topic)), 'nothing committed past the written documents');
+      // ... and for the rest of a 30 s outage.
+      while (Date.now() - cutAt < 30_000) {
+        await produce(topic, messages(produced, 100));
+        produced += 100;
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+      assert.equal((await worker.request('GET', `/connectors/${name}/status`)).body.tasks[0].state, 'RUNNING', 'the task is still running after 30 s');
       await produce(topic, messages(produced, 500));
       produced += 500;
       await proxy.open();
