@@ -146,7 +146,7 @@ export class SinkTaskRunner extends TaskRunnerBase {
     const tpKey = topicPartitionKey(tp);
     const seekTo = this.consumed.get(tpKey);
     // Messages before a position the task sought to (exactly-once sinks) were already written.
-    const fresh = seekTo ? msgs.filter((m) => m.offset >= seekTo.offset) : msgs;
+    const fresh = !seekTo || msgs[0]!.offset >= seekTo.offset ? msgs : msgs.filter((m) => m.offset >= seekTo.offset);
     if (fresh.length === 0) return;
     this.deps.metrics.sinkRecordRead.inc(this.labels, fresh.length);
     try {
