@@ -119,6 +119,7 @@ export class TaskFactory {
       ...base,
       task,
       consumer: deps.backbone.consumer({ groupId: `connect-${spec.connector}`, clientId }),
+      groupId: `connect-${spec.connector}`,
       subscription: regex ? { pattern: new RegExp(`^(?:${regex})$`) } : { topics },
       commitIntervalMs: deps.settings['offset.flush.interval.ms'],
     });

@@ -15,6 +15,14 @@ import { backoffDelay } from './backoff.js';
 import { asError, isRetriable, TaskRunnerBase, type TaskRunnerDeps } from './task-runner-base.js';
 import type { Stage } from './error-handling.js';
 
+/**
+ * Tasks of one connector join their consumer group one at a time: kafkajs
+ * members joining at the same instant can leave the group stuck in a
+ * rebalance. Each waits for the previous one's first assignment (or 10 s).
+ */
+const joinGates = new Map<string, Promise<void>>();
+const JOIN_GATE_MS = 10_000;
+
 /** How many consumed messages stay findable for late errant-record reports. */
 const RECENT_MESSAGES = 50_000;
 /** How long without records before an empty put(). */
@@ -24,6 +32,8 @@ export interface SinkRunnerDeps extends TaskRunnerDeps {
   task: SinkTask;
   consumer: BackboneConsumer;
   subscription: { topics?: string[]; pattern?: RegExp };
+  /** The consumer group; the tasks of one group join it one after another. */
+  groupId: string;
   /** How often preCommit() runs and consumer offsets are committed. */
   commitIntervalMs: number;
 }
@@ -102,8 +112,26 @@ export class SinkTaskRunner extends TaskRunnerBase {
       await this.retryCall('connect', () => consumer.connect());
       await this.retryCall('subscribe', () => consumer.subscribe(this.kdeps.subscription));
       if (this.stopping) return;
+      const previous = joinGates.get(this.kdeps.groupId) ?? Promise.resolve();
+      let joined!: () => void;
+      const mine = new Promise<void>((r) => (joined = r));
+      const gate = previous.then(() => mine);
+      joinGates.set(this.kdeps.groupId, gate);
+      const giveUp = setTimeout(() => joined(), JOIN_GATE_MS);
+      void mine.then(() => {
+        clearTimeout(giveUp);
+        if (joinGates.get(this.kdeps.groupId) === gate) joinGates.delete(this.kdeps.groupId);
+      });
+      await Promise.race([previous, new Promise((r) => setTimeout(r, JOIN_GATE_MS).unref())]);
+      if (this.stopping) {
+        joined();
+        return;
+      }
       await consumer.run({
-        onAssignment: (tps) => this.queue.run(() => this.onAssignment(tps)),
+        onAssignment: (tps) => {
+          joined();
+          return this.queue.run(() => this.onAssignment(tps));
+        },
         onBatch: (msgs, tp) => this.queue.run(() => this.onBatch(msgs, tp)),
       });
       this.setState(this.paused ? 'PAUSED' : 'RUNNING');
