@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import type { DestinationStream } from 'pino';
 import { allPlugins } from '@ferry/connectors';
-import { KafkaBackbone } from './backbone/kafka-backbone.js';
+import { createBackbone } from './backbone/create-backbone.js';
 import type { Backbone } from './backbone/backbone.js';
 import { loadWorkerConfig, type WorkerSettings } from './config/worker-config.js';
 import { builtinConverters, builtinHeaderConverters } from './converters/index.js';
@@ -90,14 +90,7 @@ export class StandaloneWorker {
       ...builtinPredicates,
       ...(await loadExternalPlugins(settings['plugin.path'], baseDir)),
     ]);
-    const backbone = new KafkaBackbone({
-      brokers: settings['bootstrap.servers'],
-      clientId: settings['client.id'],
-      logger: logs.get('backbone'),
-      sessionTimeoutMs: settings['consumer.session.timeout.ms'],
-      heartbeatIntervalMs: settings['consumer.heartbeat.interval.ms'],
-      fetchMaxWaitMs: settings['consumer.fetch.max.wait.ms'],
-    });
+    const backbone = createBackbone(settings, raw, logs);
     const offsetsFile = resolve(baseDir, settings['offset.storage.file.filename']);
     const configsFile = resolve(baseDir, settings['config.storage.file.filename'] ?? join(dirname(offsetsFile), 'connect.configs'));
     const offsetStore = new FileOffsetStore(offsetsFile);
