@@ -1,4 +1,5 @@
 import type { RecordMetadata, TopicPartition, TopicPartitionOffset } from '@ferry/core';
+import type { KafkaConnection } from './kafka-connection.js';
 
 /**
  * The narrow interface through which the runtime reads and writes streams:
@@ -75,8 +76,10 @@ export interface BackboneAdmin {
 
 export interface Backbone {
   readonly name: string;
-  producer(opts: { clientId: string }): BackboneProducer;
-  consumer(opts: { groupId: string; clientId: string; fromBeginning?: boolean }): BackboneConsumer;
+  /** `connection` replaces the backbone's producer connection for this client (a connector's allowed overrides). */
+  producer(opts: { clientId: string; connection?: KafkaConnection }): BackboneProducer;
+  /** `connection` replaces the backbone's consumer connection for this client (a connector's allowed overrides). */
+  consumer(opts: { groupId: string; clientId: string; fromBeginning?: boolean; connection?: KafkaConnection }): BackboneConsumer;
   admin(): BackboneAdmin;
   close(): Promise<void>;
 }

@@ -34,3 +34,10 @@ export interface KafkaConnection {
   connectionTimeoutMs?: number;
   requestTimeoutMs?: number;
 }
+
+/** The connection of each kind of client the worker makes (`producer.`, `consumer.`, `admin.` prefixed options differ). */
+export interface KafkaConnections {
+  admin: KafkaConnection;
+  producer: KafkaConnection;
+  consumer: KafkaConnection;
+}
