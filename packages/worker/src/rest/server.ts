@@ -2,6 +2,8 @@ import type { Server } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '@ferry/core';
 import { errorResponse, routes, type RestContext, type RestResponse } from './handlers.js';
+import { openApiDocument } from './openapi.js';
+import { consoleRouter } from './console.js';
 
 /** A thin express adapter over the framework-free handlers. */
 export function createApp(ctx: RestContext, logger: Logger): express.Express {
@@ -41,6 +43,8 @@ export function createApp(ctx: RestContext, logger: Logger): express.Express {
       }
     });
   }
+  app.get('/openapi.json', (_req: Request, res: Response) => void res.json(openApiDocument));
+  app.use('/ui', consoleRouter());
   app.use((req: Request, res: Response) => {
     res.status(404).json({ error_code: 404, message: `HTTP 404 Not Found: ${req.method} ${req.path}` });
   });
