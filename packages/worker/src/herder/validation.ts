@@ -22,6 +22,8 @@ export interface ValidationDeps {
   workerConfig: Record<string, string>;
   /** The plugin named in the URL (must match connector.class). */
   pluginName?: string;
+  /** Skip the connector's own validate() (which may reach its external system): offline lint. */
+  staticOnly?: boolean;
 }
 
 /** The config definition a connector of this plugin type is validated against: common options plus the plugin's. */
@@ -67,7 +69,7 @@ export async function validateConnectorConfig(config: Record<string, string>, de
     else add({ 'value.converter': [(err as Error).message] });
   }
   add(deps.transforms.validate(resolved));
-  if (Object.keys(pluginErrors).length === 0) {
+  if (Object.keys(pluginErrors).length === 0 && !deps.staticOnly) {
     const instance = plugin.create();
     if (instance.validate) {
       try {
