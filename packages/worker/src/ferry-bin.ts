@@ -1,0 +1,3 @@
+import { runFerry } from './ferry/program.js';
+
+process.exitCode = await runFerry(process.argv);
