@@ -16,6 +16,7 @@ import { transformsFactory } from './herder/transforms-factory.js';
 import { builtinPredicates, builtinTransformations } from './transforms/index.js';
 import { LogManager } from './logging.js';
 import { WorkerMetrics } from './metrics.js';
+import { registerLagMetric } from './lag-metric.js';
 import { PluginRegistry, type AnyPlugin } from './plugins/registry.js';
 import { createApp, listen } from './rest/server.js';
 import { FileConfigStore } from './stores/file-config-store.js';
@@ -112,6 +113,7 @@ export class StandaloneWorker {
       transforms: transformsFactory(registry),
     });
     const worker = new StandaloneWorker(settings, raw, logs, metrics, registry, backbone, herder, offsetStore, baseDir);
+    registerLagMetric(metrics, herder, backbone);
     const app = createApp(
       {
         herder,

@@ -12,6 +12,8 @@ export const CONSOLE_DIR = fileURLToPath(new URL('../../dist/ui/', import.meta.u
  */
 export function consoleRouter(dir = CONSOLE_DIR): Router {
   const router = express.Router();
+  // Relative asset URLs need the trailing slash: /ui -> /ui/
+  router.get('/', (req: Request, res: Response, next) => (req.originalUrl.split('?')[0]!.endsWith('/') ? next() : res.redirect(301, `${req.baseUrl}/`)));
   router.use(express.static(dir, { index: 'index.html', fallthrough: true, dotfiles: 'ignore', maxAge: 0 }));
   router.get(/.*/, (_req: Request, res: Response) => {
     const index = `${dir}index.html`;
