@@ -27,7 +27,10 @@ export function LiveChart(props: { title: string; connectors: string[]; metric: 
         width: width(),
         height: 200,
         series: [{}, ...names.map((n, i) => ({ label: n, stroke: COLORS[i % COLORS.length], width: 2, spanGaps: true }))],
-        axes: [{}, { size: 60 }],
+        axes: [
+          { space: 80, values: (_u: uPlot, ticks: number[]) => ticks.map((t) => new Date(t * 1000).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' })) },
+          { size: 60 },
+        ],
         scales: { y: { range: (_u, _min, max) => [0, Math.max(1, max ?? 1) * 1.1] } },
       },
       data(),

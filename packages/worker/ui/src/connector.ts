@@ -98,7 +98,10 @@ export function ConnectorPage(props: { name: string }) {
                 <td>${t.message ?? ''}</td>
                 <td><button onClick=${() => act(`Restart task ${t.id}`, 'POST', `${base}/tasks/${t.id}/restart`)} data-testid=${`restart-task-${t.id}`}>Restart task</button></td>
               </tr>
-              ${t.trace && html`<tr class="trace-row"><td colspan="5"><pre class="trace" data-testid=${`trace-${t.id}`}>${t.trace}</pre></td></tr>`}`,
+              ${t.trace &&
+              (t.state === 'FAILED'
+                ? html`<tr class="trace-row"><td colspan="5"><pre class="trace" data-testid=${`trace-${t.id}`}>${t.trace}</pre></td></tr>`
+                : html`<tr class="trace-row"><td colspan="5"><details data-testid=${`last-trace-${t.id}`}><summary class="muted">Last failure</summary><pre class="trace">${t.trace}</pre></details></td></tr>`)}`,
           )}
         </tbody>
       </table>

@@ -13,6 +13,7 @@ export function ConnectorList() {
   const [, tick] = useState(0);
   useEffect(() => subscribe(() => tick((n) => n + 1)), []);
   const names = Object.keys(data ?? {}).sort();
+  const sinks = names.filter((n) => data![n]!.info?.type === 'sink');
   return html`
     <section>
       <div class="toolbar">
@@ -42,7 +43,7 @@ export function ConnectorList() {
               </td>
               <td class="num">${m ? fmtRate(m.rate) : '-'}</td>
               <td class="num" data-testid="records">${m ? Math.round(m.total) : '-'}</td>
-              <td class="num">${m?.lag ?? '-'}</td>
+              <td class="num" data-testid="lag">${m?.lag ?? '-'}</td>
             </tr>`;
           })}
         </tbody>
@@ -50,7 +51,7 @@ export function ConnectorList() {
       ${names.length > 0 &&
       html`<div class="charts">
         <${LiveChart} title="Records/s" connectors=${names} metric="rate" testid="chart-rate" />
-        <${LiveChart} title="Consumer lag (sink connectors)" connectors=${names.filter((n) => data![n]!.info?.type === 'sink')} metric="lag" testid="chart-lag" />
+        ${sinks.length > 0 && html`<${LiveChart} title="Consumer lag (sink connectors)" connectors=${sinks} metric="lag" testid="chart-lag" />`}
       </div>`}
     </section>
   `;

@@ -1,0 +1,164 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { requireStack, startWorker, uniqueName, waitFor, type WorkerHandle } from './harness/index.js';
+
+const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..');
+const PLUGINS = join(ROOT, 'test/fixtures/test-plugins.ts');
+const SHOTS = join(ROOT, 'test/screenshots');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+describe('web console in headless Chromium', () => {
+  let w: WorkerHandle;
+  let browser: Browser;
+  let page: Page;
+  const name = uniqueName('ui');
+  const flaky = `${name}-flaky`;
+  const shot = (file: string) => page.screenshot({ path: join(SHOTS, file), fullPage: true });
+
+  before(async () => {
+    assert.ok(existsSync(CHROMIUM), `Chromium is needed at ${CHROMIUM} (Debian: apt-get install -y chromium; npm test installs it)`);
+    assert.ok(existsSync(join(ROOT, 'packages/worker/dist/ui/index.html')), 'the console is built by `npm run build`');
+    mkdirSync(SHOTS, { recursive: true });
+    await requireStack('kafka');
+    w = await startWorker({ workerConfig: { 'plugin.path': PLUGINS } });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, headless: true });
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    page.on('pageerror', (err) => console.error('page error:', err.message));
+  });
+  after(async () => {
+    await browser?.close();
+    await w?.stop();
+  });
+
+  it('serves the console at /ui and lists no connectors', async () => {
+    await page.goto(`${w.url}/ui`);
+    assert.equal(new URL(page.url()).pathname, '/ui/');
+    await page.getByText('No connectors yet.').waitFor();
+    await shot('01-empty-list.png');
+  });
+
+  it('creates a pipeline through the form: a validation error on the field, then fixed', async () => {
+    await page.getByTestId('new-connector').click();
+    await page.locator('#f-class').selectOption('DatagenSource');
+    await page.locator('[data-field="kafka.topic"] input').waitFor();
+    await page.locator('#f-name').fill(name);
+    await page.locator('[data-field="kafka.topic"] input').fill(name);
+    await page.locator('[data-field="quickstart"] select').selectOption('orders');
+    await page.locator('[data-field="max.interval"] input').fill('50');
+    // tasks.max of 0 is refused by config/validate: the message shows on that field.
+    const tasksMax = page.locator('[data-field="tasks.max"]');
+    await tasksMax.locator('input').fill('0');
+    await tasksMax.locator('[data-testid="field-error"]').waitFor({ timeout: 10000 });
+    assert.match(await tasksMax.locator('[data-testid="field-error"]').innerText(), /tasks\.max|at least 1|>= ?1|1/i);
+    assert.match((await tasksMax.getAttribute('class')) ?? '', /invalid/);
+    await shot('02-form-validation-error.png');
+    await tasksMax.locator('input').fill('1');
+    await waitFor(async () => (await tasksMax.locator('[data-testid="field-error"]').count()) === 0, { message: 'the error to clear' });
+    await waitFor(async () => /^0 validation/.test(await page.getByTestId('error-count').innerText()), { message: 'no validation errors left' });
+    await shot('03-form-valid.png');
+    await page.getByTestId('submit').click();
+    await page.waitForURL(new RegExp(`#/connectors/${name}$`));
+  });
+
+  it('shows it RUNNING with a moving record count', async () => {
+    await waitFor(async () => (await page.getByTestId('state').first().innerText()) === 'RUNNING', { timeoutMs: 60000, message: 'RUNNING in the console' });
+    const count = async () => Number(await page.getByTestId('records-total').innerText());
+    const first = await waitFor(async () => ((await count()) > 0 ? await count() : 0), { timeoutMs: 60000, message: 'records counted' });
+    await waitFor(async () => (await count()) > first, { timeoutMs: 60000, message: `the record count to move past ${first}` });
+    await waitFor(async () => Number(await page.getByTestId('records-rate').innerText()) > 0, { timeoutMs: 30000, message: 'a records/s above 0' });
+    await shot('04-connector-running.png');
+    await page.goto(`${w.url}/ui/#/`);
+    const row = page.locator(`tr[data-connector="${name}"]`);
+    await row.waitFor();
+    await waitFor(async () => (await row.getByTestId('state').innerText()) === 'RUNNING', { message: 'RUNNING in the list' });
+    await waitFor(async () => Number(await row.getByTestId('records').innerText()) > 0, { message: 'records in the list' });
+    await page.getByTestId('chart-rate').locator('canvas').waitFor();
+    await shot('05-list-running.png');
+  });
+
+  it('shows the consumer lag of a sink', async () => {
+    const sink = `${name}-sink`;
+    const r = await w.request('POST', '/connectors', {
+      name: sink,
+      config: { 'connector.class': 'FileStreamSink', topics: name, file: join(mkdtempSync(join(tmpdir(), 'ferry-ui-')), 'out.jsonl') },
+    });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    await page.goto(`${w.url}/ui/#/`);
+    const row = page.locator(`tr[data-connector="${sink}"]`);
+    await waitFor(async () => /^\d+$/.test(await row.getByTestId('lag').innerText()), { timeoutMs: 60000, message: 'a lag figure for the sink' });
+    await page.getByTestId('chart-lag').locator('canvas').waitFor();
+    await waitFor(async () => Number(await row.getByTestId('records').innerText()) > 0, { timeoutMs: 60000, message: 'records through the sink' });
+    await shot('05b-list-with-sink-lag.png');
+  });
+
+  it('highlights a failed task with its trace and restarts it', async () => {
+    const r = await w.request('POST', '/connectors', {
+      name: flaky,
+      config: {
+        'connector.class': 'FlakySource',
+        topic: flaky,
+        'marker.file': join(mkdtempSync(join(tmpdir(), 'ferry-ui-')), 'marker'),
+        'errors.task.restart.enable': 'false',
+        'api.password': 'ui-s3cret',
+      },
+    });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    await page.goto(`${w.url}/ui/#/`);
+    const row = page.locator(`tr[data-connector="${flaky}"]`);
+    await row.getByTestId('failed-count').waitFor({ timeout: 60000 });
+    assert.match((await row.getAttribute('class')) ?? '', /failed-row/);
+    await shot('06-list-failed-task.png');
+    await row.locator('a').click();
+    const task = page.locator('tr[data-task="0"]');
+    await waitFor(async () => /failed-row/.test((await task.getAttribute('class')) ?? ''), { message: 'the failed task highlighted' });
+    const trace = await page.getByTestId('trace-0').innerText();
+    assert.match(trace, /transient failure/);
+    assert.doesNotMatch(trace, /ui-s3cret/, 'secrets are scrubbed from traces');
+    await shot('07-connector-failed-task.png');
+    await page.getByTestId('restart-task-0').click();
+    await waitFor(async () => (await task.getByTestId('state').innerText()) === 'RUNNING', { timeoutMs: 60000, message: 'the task RUNNING again' });
+    assert.equal(await page.getByTestId('trace-0').count(), 0);
+    await shot('08-connector-task-restarted.png');
+  });
+
+  it('edits with the password masked', async () => {
+    await page.getByTestId('edit').click();
+    const pw = page.locator('[data-field="api.password"] input');
+    await pw.waitFor();
+    assert.equal(await pw.getAttribute('type'), 'password');
+    assert.equal(await pw.inputValue(), '');
+    assert.doesNotMatch(await page.content(), /ui-s3cret/);
+    await shot('09-edit-form-password-masked.png');
+  });
+
+  it('resets the offsets of a stopped connector', async () => {
+    await page.goto(`${w.url}/ui/#/connectors/${name}`);
+    await waitFor(async () => (await w.request('GET', `/connectors/${name}/offsets`)).body.offsets.length > 0, { timeoutMs: 30000, message: 'offsets flushed' });
+    await page.getByTestId('stop').click();
+    await waitFor(async () => (await page.getByTestId('state').first().innerText()) === 'STOPPED', { message: 'STOPPED in the console' });
+    const offsets = page.getByTestId('offsets');
+    await waitFor(async () => (await offsets.locator('tbody tr code').count()) > 0, { message: 'offsets listed' });
+    await shot('10-stopped-with-offsets.png');
+    page.once('dialog', (d) => void d.accept());
+    await page.getByTestId('reset-offsets').click();
+    await page.getByTestId('no-offsets').waitFor({ timeout: 30000 });
+    assert.match(await page.getByTestId('notice').innerText(), /Reset offsets/);
+    assert.deepEqual((await w.request('GET', `/connectors/${name}/offsets`)).body.offsets, []);
+    await shot('11-offsets-reset.png');
+  });
+
+  it('sets an offset through the editor', async () => {
+    await page.getByTestId('edit-offsets').click();
+    await page.getByTestId('offsets-json').fill(JSON.stringify({ offsets: [{ partition: { task: 0 }, offset: { seq: 42 } }] }));
+    await page.getByTestId('save-offsets').click();
+    await waitFor(async () => /seq/.test(await page.getByTestId('offsets').innerText()), { message: 'the new offset listed' });
+    const stored = (await w.request('GET', `/connectors/${name}/offsets`)).body.offsets;
+    assert.deepEqual(stored, [{ partition: { task: 0 }, offset: { seq: 42 } }]);
+  });
+});
