@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm test`: installs what is missing, starts the servers the tests need,
 // builds and lints, then runs every unit and integration test.
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join, relative } from 'node:path';
 import { build, ensureInstalled, ROOT, run, say, stackUp } from './lib.mjs';
 
@@ -24,7 +25,27 @@ function testFiles(dir) {
   return out.sort();
 }
 
+/** The browser tests drive Debian's Chromium: install it when missing (as root), else say what is needed. */
+function ensureChromium() {
+  const bin = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+  if (existsSync(bin)) return;
+  if (process.getuid?.() !== 0) {
+    say(`Chromium is missing at ${bin}: the console tests need it. Install it as root (apt-get install -y chromium) or set CHROMIUM_PATH.`);
+    process.exit(1);
+  }
+  say('installing chromium (apt-get) for the console tests');
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  for (const args of [['update'], ['install', '-y', 'chromium']]) {
+    const r = spawnSync('apt-get', args, { stdio: 'inherit', env });
+    if (r.status !== 0) {
+      say(`apt-get ${args.join(' ')} failed (exit ${r.status ?? r.signal}): the console tests need Chromium at ${bin}`);
+      process.exit(1);
+    }
+  }
+}
+
 ensureInstalled();
+ensureChromium();
 try {
   await stackUp(SERVICES);
 } catch (err) {
