@@ -12,6 +12,7 @@ COPY test/package.json test/
 RUN npm ci --no-audit --no-fund
 COPY packages packages
 RUN npx tsc -b packages/core packages/connectors packages/worker \
+ && node packages/worker/scripts/build-ui.mjs \
  && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:20-bookworm-slim
