@@ -241,6 +241,16 @@ describe('ferry test and lint (offline)', () => {
     assert.match(r.out, /records\[0\]\.value: expected \{"id":1,"card":"4111111111111111"\}, got \{"id":1,"card":""\}/);
   });
 
+  it('loads third-party plugins and checks an expected failure', async () => {
+    const dir = join(ROOT, 'test/fixtures/pipeline-tests/plugins');
+    const r = await ferry('http://127.0.0.1:1', ['test', dir, '--plugin-path', PLUGINS]);
+    assert.equal(r.code, EXIT.OK, r.out + r.err);
+    assert.match(r.out, /PASS\s+a failing source is reported with its trace/);
+    const without = await ferry('http://127.0.0.1:1', ['test', dir]);
+    assert.equal(without.code, EXIT.TEST_FAILED);
+    assert.match(without.out, /unknown connector class "FlakySource"/);
+  });
+
   it('lints connector files without a worker', async () => {
     const good = await ferry('http://127.0.0.1:1', ['lint', join(ROOT, 'configs/connectors')]);
     assert.equal(good.code, EXIT.OK, good.out + good.err);

@@ -37,8 +37,8 @@ export interface LintProblem {
  * worker's own validation (common options, converters, transforms,
  * predicates), without the connectors' I/O checks and without a worker.
  */
-export async function lintConnectors(path: string, workerConfig: Record<string, unknown> = {}): Promise<{ files: number; problems: LintProblem[] }> {
-  const registry = new PluginRegistry(defaultPlugins());
+export async function lintConnectors(path: string, workerConfig: Record<string, unknown> = {}, extraPlugins: AnyPlugin[] = []): Promise<{ files: number; problems: LintProblem[] }> {
+  const registry = new PluginRegistry(defaultPlugins([...(allPlugins as AnyPlugin[]), ...extraPlugins]));
   const { raw } = loadWorkerConfig(workerConfig, {});
   const files = await readConnectorFiles(path);
   const problems: LintProblem[] = [];
@@ -212,7 +212,7 @@ async function loadTest(file: string): Promise<PipelineTest> {
 }
 
 /** Runs one pipeline test with the real herder, task runners, converters and transforms over an in-memory backbone. */
-export async function runPipelineTest(file: string): Promise<TestResult> {
+export async function runPipelineTest(file: string, extraPlugins: AnyPlugin[] = []): Promise<TestResult> {
   const t = await loadTest(file);
   const name = t.name ?? file;
   const dir = await mkdtemp(join(tmpdir(), 'ferry-test-'));
@@ -239,10 +239,11 @@ export async function runPipelineTest(file: string): Promise<TestResult> {
     for (const [k, v] of Object.entries(config)) config[k] = v.replaceAll('{{dir}}', dir);
     const connectorName = connector.name ?? config.name ?? 'test';
     delete config.name;
-    const base = new PluginRegistry(defaultPlugins());
+    const connectors = [...(allPlugins as AnyPlugin[]), ...extraPlugins];
+    const base = new PluginRegistry(defaultPlugins(connectors));
     const plugin = base.connector(config['connector.class'] ?? '');
     if (!plugin) return { file, name, passed: false, failures: [`unknown connector class ${JSON.stringify(config['connector.class'])}`] };
-    const plugins = defaultPlugins((allPlugins as AnyPlugin[]).map((p) => (p === plugin && plugin.type === 'sink' ? capturingSink(plugin, captured) : p)));
+    const plugins = defaultPlugins(connectors.map((p) => (p === plugin && plugin.type === 'sink' ? capturingSink(plugin, captured) : p)));
     const registry = new PluginRegistry(plugins);
     const { raw, settings } = loadWorkerConfig({ 'offset.flush.interval.ms': 100, ...t.worker }, {});
     herder = new Herder({
@@ -285,7 +286,8 @@ export async function runPipelineTest(file: string): Promise<TestResult> {
         failure = failed.trace ?? failed.message ?? 'FAILED';
         break;
       }
-      const done = plugin.type === 'sink' ? backbone.delivered(`connect-${connectorName}`) >= inputs.length : produced().length >= expectedMessages;
+      // A test that expects a failure waits for it (or its deadline).
+      const done = t.expect.failure !== undefined ? false : plugin.type === 'sink' ? backbone.delivered(`connect-${connectorName}`) >= inputs.length : produced().length >= expectedMessages;
       if (done && status.tasks.length > 0) break;
       if (Date.now() > deadline) {
         failure = `timed out after ${t['timeout.ms'] ?? 10000} ms (${plugin.type === 'sink' ? `${backbone.delivered(`connect-${connectorName}`)}/${inputs.length} input messages handled` : `${produced().length}/${expectedMessages} messages written`})`;
@@ -324,8 +326,8 @@ export async function runPipelineTest(file: string): Promise<TestResult> {
 }
 
 /** Runs every `*.test.yaml|yml|json` under a path. */
-export async function runPipelineTests(path: string): Promise<TestResult[]> {
+export async function runPipelineTests(path: string, extraPlugins: AnyPlugin[] = []): Promise<TestResult[]> {
   const out: TestResult[] = [];
-  for (const f of await listFiles(path, isTestFile)) out.push(await runPipelineTest(f));
+  for (const f of await listFiles(path, isTestFile)) out.push(await runPipelineTest(f, extraPlugins));
   return out;
 }

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { Command, CommanderError, Option } from 'commander';
-import { VERSION } from '../worker.js';
+import { VERSION, loadExternalPlugins } from '../worker.js';
 import { CliError, EXIT, FerryClient, enc } from './client.js';
 import { readConnectorFiles, parseDocument } from './files.js';
 import { configDiff, formatDiff, render, table, type OutputFormat } from './format.js';
@@ -106,6 +106,15 @@ async function secretKeys(client: FerryClient, cls: string | undefined): Promise
   if (!cls) return new Set();
   const r = await client.raw<Array<{ name: string; type: string }>>('GET', `/connector-plugins/${enc(cls)}/config`);
   return new Set(r.status === 200 && Array.isArray(r.body) ? r.body.filter((d) => d.type === 'PASSWORD').map((d) => d.name) : []);
+}
+
+async function extraPlugins(list: string | undefined) {
+  const entries = (list ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+  try {
+    return await loadExternalPlugins(entries, process.cwd());
+  } catch (err) {
+    throw new CliError(`--plugin-path: ${(err as Error).message}`, EXIT.USAGE);
+  }
 }
 
 /** Builds the `ferry` program; `run` parses and executes, returning the exit code. */
@@ -355,8 +364,9 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
     .command('test')
     .description('Run pipeline tests (*.test.yaml|yml|json) offline: no worker, no servers.')
     .argument('<path>', 'a test file or a folder of them')
-    .action(async (path: string) => {
-      const results = await runPipelineTests(path).catch((err: Error) => {
+    .option('--plugin-path <modules>', 'extra plugins, as the worker option plugin.path (comma-separated)')
+    .action(async (path: string, o: { pluginPath?: string }) => {
+      const results = await runPipelineTests(path, await extraPlugins(o.pluginPath)).catch((err: Error) => {
         throw new CliError(err.message, EXIT.USAGE);
       });
       if (results.length === 0) throw new CliError(`No test files (*.test.yaml|yml|json) in ${path}`, EXIT.USAGE);
@@ -371,8 +381,9 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
     .command('lint')
     .description("Check connector files against the plugins' definitions, offline (no worker, no I/O checks).")
     .argument('<path>', 'a connector file or a folder of them')
-    .action(async (path: string) => {
-      const r = await lintConnectors(path).catch((err: Error) => {
+    .option('--plugin-path <modules>', 'extra plugins, as the worker option plugin.path (comma-separated)')
+    .action(async (path: string, o: { pluginPath?: string }) => {
+      const r = await lintConnectors(path, {}, await extraPlugins(o.pluginPath)).catch((err: Error) => {
         throw new CliError(err.message, EXIT.USAGE);
       });
       out(r, () =>
