@@ -188,7 +188,15 @@ describe('ferry CLI against a real worker', () => {
     const gone = await ferry(w.url, ['describe', name]);
     assert.equal(gone.code, EXIT.NOT_FOUND);
     assert.match(gone.err, /404/);
-    assert.equal((await ferry('http://127.0.0.1:1', ['get', 'connectors'])).code, EXIT.UNREACHABLE);
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as { port: number }).port;
+    await new Promise((r) => closed.close(r));
+    const down = await ferry(`http://127.0.0.1:${port}`, ['get', 'connectors']);
+    assert.equal(down.code, EXIT.UNREACHABLE);
+    assert.match(down.err, /Cannot reach the worker .*ECONNREFUSED/);
+    assert.equal((await ferry(w.url, ['offsets'])).code, EXIT.USAGE, 'a command group without its subcommand');
+    assert.equal((await ferry(w.url, ['--help'])).code, EXIT.OK);
     assert.equal((await ferry(w.url, ['frobnicate'])).code, EXIT.USAGE);
     assert.equal((await ferry(w.url, ['apply'])).code, EXIT.USAGE);
   });
