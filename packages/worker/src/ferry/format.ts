@@ -21,6 +21,8 @@ export interface ConfigChange {
   kind: 'add' | 'change' | 'remove';
   from?: string;
   to?: string;
+  /** A stored secret cannot be read back: the value is sent, and the worker changes nothing when it is the same. */
+  uncompared?: boolean;
 }
 
 /**
@@ -39,7 +41,7 @@ export function configDiff(current: Record<string, string> | undefined, desired:
     if (a === undefined && b !== undefined) out.push({ key, kind: 'add', to: hidden ? '[hidden]' : b });
     else if (a !== undefined && b === undefined) out.push({ key, kind: 'remove', from: hidden ? '[hidden]' : a });
     else if (a !== b && !(a === '[hidden]')) out.push({ key, kind: 'change', from: hidden ? '[hidden]' : a, to: hidden ? '[hidden]' : b });
-    else if (a === '[hidden]' && b !== undefined) out.push({ key, kind: 'change', from: '[hidden]', to: '[hidden]' });
+    else if (a === '[hidden]' && b !== undefined) out.push({ key, kind: 'change', from: '[hidden]', to: '[hidden]', uncompared: true });
   }
   return out;
 }
@@ -50,6 +52,7 @@ export function formatDiff(name: string, created: boolean, changes: ConfigChange
   for (const c of changes) {
     if (c.kind === 'add') lines.push(`    + ${c.key}: ${c.to}`);
     else if (c.kind === 'remove') lines.push(`    - ${c.key}: ${c.from}`);
+    else if (c.uncompared) lines.push(`    ~ ${c.key}: [hidden] (secret, cannot be compared: sent; unchanged if equal)`);
     else lines.push(`    ~ ${c.key}: ${c.from} -> ${c.to}`);
   }
   return lines.join('\n') + '\n';
