@@ -4,7 +4,14 @@ import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { history, subscribe } from './metrics.js';
 
-const COLORS = ['#2563eb', '#16a34a', '#dc2626', '#9333ea', '#ea580c', '#0891b2', '#ca8a04', '#db2777'];
+const COLORS = ['#2563eb', '#16a34a', '#9333ea', '#ea580c', '#0891b2', '#ca8a04', '#db2777', '#4b5563'];
+
+/** A connector keeps its colour whatever else is listed. */
+function colorOf(name: string): string {
+  let h = 0;
+  for (const c of name) h = (h * 31 + c.charCodeAt(0)) | 0;
+  return COLORS[Math.abs(h) % COLORS.length]!;
+}
 
 /** A live time-series chart of one metric (records/s or lag) for the given connectors. */
 export function LiveChart(props: { title: string; connectors: string[]; metric: 'rate' | 'lag'; testid?: string }) {
@@ -26,7 +33,7 @@ export function LiveChart(props: { title: string; connectors: string[]; metric: 
         title: props.title,
         width: width(),
         height: 200,
-        series: [{}, ...names.map((n, i) => ({ label: n, stroke: COLORS[i % COLORS.length], width: 2, spanGaps: true }))],
+        series: [{}, ...names.map((n) => ({ label: n, stroke: colorOf(n), width: 2, spanGaps: true }))],
         axes: [
           { space: 80, values: (_u: uPlot, ticks: number[]) => ticks.map((t) => new Date(t * 1000).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' })) },
           { size: 60 },

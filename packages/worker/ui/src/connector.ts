@@ -77,7 +77,7 @@ export function ConnectorPage(props: { name: string }) {
       <h2>Throughput</h2>
       <div class="stats">
         <div><span class="stat" data-testid="records-total">${m ? Math.round(m.total) : 0}</span> records</div>
-        <div><span class="stat" data-testid="records-rate">${m ? fmtRate(m.rate) : '0.0'}</span> records/s</div>
+        <div><span class="stat" data-testid="records-rate">${fmtRate(m?.rate)}</span> records/s</div>
         ${info.data?.type === 'sink' && html`<div><span class="stat" data-testid="lag">${m?.lag ?? '-'}</span> lag</div>`}
       </div>
       <div class="charts">

@@ -41,7 +41,7 @@ export function ConnectorList() {
                 ${tasks.map((t) => html`<span class=${`task-dot ${t.state.toLowerCase()}`} title=${`task ${t.id}: ${t.state}`}>${t.id}</span>`)}
                 ${failed > 0 && html`<span class="failed-count" data-testid="failed-count">${failed} failed</span>`}
               </td>
-              <td class="num">${m ? fmtRate(m.rate) : '-'}</td>
+              <td class="num">${fmtRate(m?.rate)}</td>
               <td class="num" data-testid="records">${m ? Math.round(m.total) : '-'}</td>
               <td class="num" data-testid="lag">${m?.lag ?? '-'}</td>
             </tr>`;

@@ -3,7 +3,8 @@ import { api } from './api.js';
 /** Per connector: records moved (written by a source, handed to a sink), their rate, and sink consumer lag. */
 export interface ConnectorMetrics {
   total: number;
-  rate: number;
+  /** null until two samples were seen. */
+  rate: number | null;
   lag: number | null;
 }
 
@@ -48,7 +49,7 @@ async function poll(): Promise<void> {
     for (const c of new Set([...totals.keys(), ...lags.keys()])) {
       const total = totals.get(c) ?? 0;
       const before = prev?.byConnector.get(c);
-      const rate = before && t > prev!.t ? Math.max(0, (total - before.total) / (t - prev!.t)) : 0;
+      const rate = before && t > prev!.t ? Math.max(0, (total - before.total) / (t - prev!.t)) : null;
       byConnector.set(c, { total, rate, lag: lags.has(c) ? lags.get(c)! : null });
     }
     history.push({ t, byConnector });

@@ -28,4 +28,4 @@ export function StateBadge(props: { state?: string }) {
   return html`<span class=${`badge ${s.toLowerCase()}`} data-testid="state">${s}</span>`;
 }
 
-export const fmtRate = (r: number) => (r >= 100 ? r.toFixed(0) : r.toFixed(1));
+export const fmtRate = (r: number | null | undefined) => (r === null || r === undefined ? '-' : r >= 100 ? r.toFixed(0) : r.toFixed(1));
