@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { createServer, request as httpRequest, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -160,5 +161,39 @@ describe('web console in headless Chromium', () => {
     await waitFor(async () => /seq/.test(await page.getByTestId('offsets').innerText()), { message: 'the new offset listed' });
     const stored = (await w.request('GET', `/connectors/${name}/offsets`)).body.offsets;
     assert.deepEqual(stored, [{ partition: { task: 0 }, offset: { seq: 42 } }]);
+  });
+
+  it('asks for credentials when the API answers 401 and sends them', async () => {
+    // A loopback gateway in front of the worker that wants a bearer token for the API (not for the console's files).
+    const seen: string[] = [];
+    const gateway: Server = createServer((req, res) => {
+      const api = !req.url!.startsWith('/ui');
+      if (api) seen.push(req.headers.authorization ?? '');
+      if (api && req.headers.authorization !== 'Bearer t0ken') {
+        res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ error_code: 401, message: 'Unauthorized' }));
+        return;
+      }
+      const up = httpRequest(`${w.url}${req.url}`, { method: req.method, headers: req.headers }, (r) => {
+        res.writeHead(r.statusCode!, r.headers);
+        r.pipe(res);
+      });
+      req.pipe(up);
+    });
+    await new Promise<void>((r) => gateway.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(gateway.address() as { port: number }).port}`;
+    try {
+      const p = await browser.newPage();
+      await p.goto(`${url}/ui/`);
+      await p.getByText('Sign in to the worker').waitFor();
+      await p.screenshot({ path: join(SHOTS, '12-sign-in.png') });
+      await p.locator('input[name="token"]').fill('t0ken');
+      await p.getByTestId('sign-in').click();
+      await p.locator(`tr[data-connector="${name}"]`).waitFor({ timeout: 30000 });
+      assert.ok(seen.includes('Bearer t0ken'));
+      await p.close();
+    } finally {
+      gateway.close();
+      gateway.closeAllConnections();
+    }
   });
 });

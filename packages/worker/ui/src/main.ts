@@ -28,10 +28,10 @@ function Login(props: { onDone: () => void }) {
   };
   return html`<div class="modal"><form onSubmit=${submit}>
     <h2>Sign in to the worker</h2>
-    <div class="field"><label>User</label><input value=${user} onInput=${(e: Event) => setUser((e.target as HTMLInputElement).value)} /></div>
-    <div class="field"><label>Password</label><input type="password" value=${password} onInput=${(e: Event) => setPassword((e.target as HTMLInputElement).value)} /></div>
-    <div class="field"><label>or a bearer token</label><input type="password" value=${token} onInput=${(e: Event) => setToken((e.target as HTMLInputElement).value)} /></div>
-    <button class="primary" type="submit">Sign in</button>
+    <div class="field"><label>User</label><input name="user" value=${user} onInput=${(e: Event) => setUser((e.target as HTMLInputElement).value)} /></div>
+    <div class="field"><label>Password</label><input name="password" type="password" value=${password} onInput=${(e: Event) => setPassword((e.target as HTMLInputElement).value)} /></div>
+    <div class="field"><label>or a bearer token</label><input name="token" type="password" value=${token} onInput=${(e: Event) => setToken((e.target as HTMLInputElement).value)} /></div>
+    <button class="primary" type="submit" data-testid="sign-in">Sign in</button>
   </form></div>`;
 }
 
