@@ -1,4 +1,5 @@
-import { Kafka, logLevel, Partitioners, type Admin, type Consumer, type IHeaders, type Producer } from 'kafkajs';
+import type { ConnectionOptions } from 'node:tls';
+import { Kafka, logLevel, Partitioners, type Admin, type Consumer, type IHeaders, type KafkaConfig, type Producer, type SASLOptions } from 'kafkajs';
 import { NotConnectedError, type Logger, type RecordMetadata, type TopicPartition, type TopicPartitionOffset } from '@ferry/core';
 import type {
   Backbone,
@@ -10,6 +11,7 @@ import type {
   OutMessage,
   TopicSpec,
 } from './backbone.js';
+import type { KafkaConnection, KafkaConnections, KafkaSasl, KafkaTls } from './kafka-connection.js';
 
 /**
  * Kafka through kafkajs. kafkajs is pure JavaScript and no longer actively
@@ -17,16 +19,31 @@ import type {
  * replace it without touching the runtime.
  */
 export interface KafkaBackboneOptions {
-  brokers: string[];
+  /** How each kind of client reaches the cluster (brokers, TLS, SASL). */
+  connections: KafkaConnections;
   clientId?: string;
   logger: Logger;
-  /** Passed to kafkajs (ssl, sasl) when set. */
-  ssl?: boolean;
-  sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
-  connectionTimeoutMs?: number;
   sessionTimeoutMs?: number;
   heartbeatIntervalMs?: number;
   fetchMaxWaitMs?: number;
+}
+
+/** kafkajs' TLS options from a client-neutral connection. */
+function kafkajsSsl(tls: KafkaTls | undefined): KafkaConfig['ssl'] {
+  if (!tls) return undefined;
+  const ssl: ConnectionOptions = { rejectUnauthorized: true };
+  if (tls.ca) ssl.ca = [tls.ca];
+  if (tls.cert) ssl.cert = tls.cert;
+  if (tls.key) ssl.key = tls.key;
+  if (tls.passphrase !== undefined) ssl.passphrase = tls.passphrase;
+  if (!tls.checkServerIdentity) ssl.checkServerIdentity = () => undefined;
+  return ssl;
+}
+
+function kafkajsSasl(sasl: KafkaSasl | undefined): SASLOptions | undefined {
+  if (!sasl) return undefined;
+  const mechanism = sasl.mechanism.toLowerCase() as 'plain' | 'scram-sha-256' | 'scram-sha-512';
+  return { mechanism, username: sasl.username, password: sasl.password } as SASLOptions;
 }
 
 function toKafkaLogLevel(l: number): 'error' | 'warn' | 'info' | 'debug' {
@@ -65,20 +82,28 @@ function fromHeaders(h: IHeaders | undefined): InMessage['headers'] {
 
 export class KafkaBackbone implements Backbone {
   readonly name = 'kafka';
-  private readonly kafka: Kafka;
+  /** One kafkajs client per distinct connection (the worker's own, and each connector's allowed overrides). */
+  private readonly clients = new Map<string, Kafka>();
   private adminClient: Admin | undefined;
   private adminConnecting: Promise<Admin> | undefined;
   private readonly partitionCounts = new Map<string, number>();
 
-  constructor(private readonly opts: KafkaBackboneOptions) {
-    const log = opts.logger.child({ component: 'kafkajs' });
-    this.kafka = new Kafka({
-      clientId: opts.clientId ?? 'ferry',
-      brokers: opts.brokers,
-      ssl: opts.ssl,
-      sasl: opts.sasl as never,
-      connectionTimeout: opts.connectionTimeoutMs ?? 3000,
-      requestTimeout: 30000,
+  constructor(private readonly opts: KafkaBackboneOptions) {}
+
+  /** The kafkajs client of a connection, made on first use. */
+  private client(conn: KafkaConnection): Kafka {
+    const key = JSON.stringify([conn.brokers, conn.tls ?? null, conn.sasl ?? null, conn.connectionTimeoutMs ?? null, conn.requestTimeoutMs ?? null]);
+    let k = this.clients.get(key);
+    if (k) return k;
+    const log = this.opts.logger.child({ component: 'kafkajs' });
+    k = new Kafka({
+      clientId: this.opts.clientId ?? 'ferry',
+      brokers: conn.brokers,
+      ssl: kafkajsSsl(conn.tls),
+      sasl: kafkajsSasl(conn.sasl),
+      connectionTimeout: conn.connectionTimeoutMs ?? 3000,
+      authenticationTimeout: conn.connectionTimeoutMs ?? 10000,
+      requestTimeout: conn.requestTimeoutMs ?? 30000,
       retry: { initialRetryTime: 100, retries: 8, maxRetryTime: 10000 },
       logLevel: logLevel.WARN,
       logCreator: () => (entry) => {
@@ -88,10 +113,12 @@ export class KafkaBackbone implements Backbone {
         log[level]({ ...rest, ns: entry.namespace }, message);
       },
     });
+    this.clients.set(key, k);
+    return k;
   }
 
-  producer(opts: { clientId: string }): BackboneProducer {
-    const producer = this.kafka.producer({
+  producer(opts: { clientId: string; connection?: KafkaConnection }): BackboneProducer {
+    const producer = this.client(opts.connection ?? this.opts.connections.producer).producer({
       idempotent: true,
       maxInFlightRequests: 1,
       createPartitioner: Partitioners.DefaultPartitioner,
@@ -102,8 +129,8 @@ export class KafkaBackbone implements Backbone {
     return new KafkaProducer(producer, this, opts.clientId);
   }
 
-  consumer(opts: { groupId: string; clientId: string; fromBeginning?: boolean }): BackboneConsumer {
-    const c = this.kafka.consumer({
+  consumer(opts: { groupId: string; clientId: string; fromBeginning?: boolean; connection?: KafkaConnection }): BackboneConsumer {
+    const c = this.client(opts.connection ?? this.opts.connections.consumer).consumer({
       groupId: opts.groupId,
       sessionTimeout: this.opts.sessionTimeoutMs ?? 30000,
       rebalanceTimeout: 60000,
@@ -125,12 +152,12 @@ export class KafkaBackbone implements Backbone {
   async adminConn(): Promise<Admin> {
     if (this.adminClient) return this.adminClient;
     this.adminConnecting ??= (async () => {
-      const a = this.kafka.admin({ retry: { retries: 5 } });
+      const a = this.client(this.opts.connections.admin).admin({ retry: { retries: 5 } });
       try {
         await a.connect();
       } catch (err) {
         this.adminConnecting = undefined;
-        throw new NotConnectedError(`Cannot reach Kafka at ${this.opts.brokers.join(',')}: ${(err as Error).message}`, { cause: err });
+        throw new NotConnectedError(`Cannot reach Kafka at ${this.opts.connections.admin.brokers.join(',')}: ${(err as Error).message}`, { cause: err });
       }
       this.adminClient = a;
       return a;
