@@ -45,7 +45,7 @@ export async function ensureSecureMaterial(serviceDir, log) {
   log?.(`making the CA, broker certificate and SASL users of the SASL_SSL listener in ${dir}`);
   const tmp = `${dir}.tmp-${process.pid}`;
   fs.rmSync(tmp, { recursive: true, force: true });
-  fs.mkdirSync(tmp, { recursive: true, mode: 0o700 });
+  fs.mkdirSync(tmp, { recursive: true, mode: 0o755 });
   try {
     await openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '3650',
       '-subj', '/CN=Ferry local stack CA', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], tmp);

@@ -176,7 +176,8 @@ function normList(v: string): string {
 }
 
 function workerLayers(raw: Record<string, string>, kind: ClientKind): Layered {
-  return layer(layer({ props: {}, origin: {}, top: '' }, raw, ''), raw, `${kind}.`);
+  // An option no worker layer sets is named unprefixed in errors (it is most likely wanted for every client).
+  return { ...layer(layer({ props: {}, origin: {}, top: '' }, raw, ''), raw, `${kind}.`), top: '' };
 }
 
 const CONVERT_TRUSTSTORE =
