@@ -1,6 +1,6 @@
 import type { ConnectionOptions } from 'node:tls';
 import { Kafka, logLevel, Partitioners, type Admin, type Consumer, type IHeaders, type KafkaConfig, type Producer, type SASLOptions } from 'kafkajs';
-import { NotConnectedError, type Logger, type RecordMetadata, type TopicPartition, type TopicPartitionOffset } from '@ferry/core';
+import { ConnectError, NotConnectedError, type Logger, type RecordMetadata, type TopicPartition, type TopicPartitionOffset } from '@ferry/core';
 import type {
   Backbone,
   BackboneAdmin,
@@ -44,6 +44,26 @@ function kafkajsSasl(sasl: KafkaSasl | undefined): SASLOptions | undefined {
   if (!sasl) return undefined;
   const mechanism = sasl.mechanism.toLowerCase() as 'plain' | 'scram-sha-256' | 'scram-sha-512';
   return { mechanism, username: sasl.username, password: sasl.password } as SASLOptions;
+}
+
+/**
+ * A failed connect: wrong credentials or a certificate the client refuses are
+ * not fixed by retrying, so they are plain ConnectErrors (the task fails and
+ * its restart backoff applies); anything else is NotConnectedError (retried).
+ */
+export function connectFailure(what: string, err: unknown): ConnectError {
+  const e = err as { name?: string; message?: string; code?: string; cause?: { code?: string; message?: string } };
+  const text = `${e?.name ?? ''} ${e?.message ?? ''} ${e?.code ?? ''} ${e?.cause?.code ?? ''} ${e?.cause?.message ?? ''}`;
+  if (/SASLAuthentication|authentication failed|SASL_AUTHENTICATION_FAILED|ILLEGAL_SASL_STATE|UNSUPPORTED_SASL_MECHANISM/i.test(text)) {
+    return new ConnectError(`${what} cannot authenticate to Kafka (check sasl.mechanism and sasl.jaas.config): ${e?.message ?? String(err)}`, { cause: err });
+  }
+  if (/CERT_|certificate|self[- ]signed|ERR_TLS_|altname|wrong version number|SSL routines/i.test(text)) {
+    return new ConnectError(
+      `${what} cannot set up TLS with Kafka (check ssl.truststore.*, ssl.endpoint.identification.algorithm and security.protocol): ${e?.message ?? String(err)}`,
+      { cause: err },
+    );
+  }
+  return new NotConnectedError(`${what} cannot reach Kafka: ${e?.message ?? String(err)}`, { cause: err });
 }
 
 function toKafkaLogLevel(l: number): 'error' | 'warn' | 'info' | 'debug' {
@@ -157,7 +177,7 @@ export class KafkaBackbone implements Backbone {
         await a.connect();
       } catch (err) {
         this.adminConnecting = undefined;
-        throw new NotConnectedError(`Cannot reach Kafka at ${this.opts.connections.admin.brokers.join(',')}: ${(err as Error).message}`, { cause: err });
+        throw connectFailure(`The admin client (${this.opts.connections.admin.brokers.join(',')})`, err);
       }
       this.adminClient = a;
       return a;
@@ -204,7 +224,7 @@ class KafkaProducer implements BackboneProducer {
       await this.p.connect();
       this.connected = true;
     } catch (err) {
-      throw new NotConnectedError(`Producer ${this.clientId} cannot reach Kafka: ${(err as Error).message}`, { cause: err });
+      throw connectFailure(`Producer ${this.clientId}`, err);
     }
   }
 
@@ -300,7 +320,7 @@ class KafkaConsumer implements BackboneConsumer {
     try {
       await this.c.connect();
     } catch (err) {
-      throw new NotConnectedError(`Consumer cannot reach Kafka: ${(err as Error).message}`, { cause: err });
+      throw connectFailure('Consumer', err);
     }
   }
 
