@@ -66,8 +66,12 @@ describe('secured Kafka (SASL_SSL + SCRAM)', () => {
   it('runs a source and a sink end to end through the SASL_SSL listener', async () => {
     const topic = uniqueName('secure-e2e');
     const w = await startWorker({
-      // The consumer (sink) authenticates with SCRAM-SHA-512, everything else with SCRAM-SHA-256.
-      workerConfig: secureWorkerConfig({ 'consumer.sasl.mechanism': 'SCRAM-SHA-512' }),
+      // The consumer (sink) authenticates with SCRAM-SHA-512, the admin client with PLAIN, the producer with SCRAM-SHA-256.
+      workerConfig: secureWorkerConfig({
+        'consumer.sasl.mechanism': 'SCRAM-SHA-512',
+        'admin.sasl.mechanism': 'PLAIN',
+        'admin.sasl.jaas.config': `org.apache.kafka.common.security.plain.PlainLoginModule required username="ferry" password="${kafka.users.ferry}";`,
+      }),
     });
     try {
       const n = 300;
@@ -199,5 +203,32 @@ describe('secured Kafka (SASL_SSL + SCRAM)', () => {
     } finally {
       await w.stop();
     }
+  });
+
+  it('a broker certificate the worker does not trust fails the task with the TLS error', async () => {
+    // No trust store: the system CAs, which did not sign the stack's broker certificate.
+    const cfg = secureWorkerConfig();
+    delete cfg['ssl.truststore.location'];
+    const w = await startWorker({ workerConfig: cfg });
+    try {
+      const topic = uniqueName('secure-untrusted');
+      const r = await w.request('POST', '/connectors', {
+        name: topic,
+        config: { 'connector.class': 'DatagenSource', 'kafka.topic': topic, quickstart: 'orders', iterations: 10, 'max.interval': 0 },
+      });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      await waitForTaskFailure(w, topic, /cannot set up TLS with Kafka[\s\S]*certificate/i);
+      assert.equal((await w.request('GET', '/health')).status, 200);
+      assertNoSecrets(w);
+    } finally {
+      await w.stop();
+    }
+  });
+
+  it('refuses to start with an invalid security option, naming it', async () => {
+    await assert.rejects(
+      startWorker({ workerConfig: secureWorkerConfig({ 'producer.sasl.jaas.config': 'org.apache.kafka.common.security.scram.ScramLoginModule required username="x" password="oops"' }) }),
+      (err: Error) => /producer\.sasl\.jaas\.config/.test(err.message) && /missing ";"/.test(err.message) && !err.message.includes('oops'),
+    );
   });
 });
