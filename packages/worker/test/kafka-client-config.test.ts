@@ -190,6 +190,9 @@ describe('worker Kafka connections', () => {
     assert.equal(c.consumer.sasl?.mechanism, 'SCRAM-SHA-512');
     assert.deepEqual(c.admin.brokers, ['other:9094']);
     assert.equal(c.admin.sasl?.username, 'admin');
+    // The operator's own prefixes keep the credentials with other brokers (only connector overrides lose them).
+    const moved = buildKafkaConnections({ 'security.protocol': 'SASL_SSL', 'sasl.mechanism': 'PLAIN', 'sasl.jaas.config': jaas(PLAIN, 'w', 'p'), 'producer.bootstrap.servers': 'b2:9094' });
+    assert.equal(moved.producer.sasl?.username, 'w');
     // A wrong prefixed value is named with its prefix; a missing option unprefixed (set once for every client).
     const bad = fieldErrors(() => buildKafkaConnections({ 'consumer.security.protocol': 'SASL_SSL', 'consumer.sasl.mechanism': 'OAUTHBEARER' }));
     assert.deepEqual(Object.keys(bad), ['consumer.sasl.mechanism']);

@@ -137,7 +137,7 @@ interface Layered {
   top: string;
 }
 
-function layer(into: Layered, src: Record<string, string>, prefix: string): Layered {
+function layer(into: Layered, src: Record<string, string>, prefix: string, fromConnector = false): Layered {
   const added: Record<string, string> = {};
   for (const [k, v] of Object.entries(src)) {
     if (!k.startsWith(prefix)) continue;
@@ -156,8 +156,8 @@ function layer(into: Layered, src: Record<string, string>, prefix: string): Laye
   // One form of a store given by a more specific layer replaces the other form.
   if (TRUSTSTORE_FORMS.some((k) => k in added)) drop(TRUSTSTORE_FORMS);
   if (KEYSTORE_FORMS.some((k) => k in added)) drop(KEYSTORE_FORMS);
-  // Credentials only follow the brokers they were configured for: other brokers must be given their own.
-  if ('bootstrap.servers' in added && normList(added['bootstrap.servers']!) !== normList(props['bootstrap.servers'] ?? '127.0.0.1:9092')) {
+  // A connector's credentials-free override cannot take the worker's credentials to other brokers: those need their own.
+  if (fromConnector && 'bootstrap.servers' in added && normList(added['bootstrap.servers']!) !== normList(props['bootstrap.servers'] ?? '127.0.0.1:9092')) {
     drop(CREDENTIAL_KEYS);
   }
   for (const [k, v] of Object.entries(added)) {
@@ -447,7 +447,7 @@ export function validateClientOverrides(connectorConfig: Record<string, string>,
   if (!resolved) return errors;
   for (const kind of ['producer', 'consumer'] as const) {
     if (!keys.some((k) => k.startsWith(`${kind}.override.`))) continue;
-    connectionFrom(layer(workerLayers(workerRaw, kind), connectorConfig, `${kind}.override.`), errors, readFile);
+    connectionFrom(layer(workerLayers(workerRaw, kind), connectorConfig, `${kind}.override.`, true), errors, readFile);
   }
   return dedupe(errors);
 }
@@ -476,7 +476,7 @@ export function connectorConnections(
   const out: { producer?: KafkaConnection; consumer?: KafkaConnection } = {};
   for (const kind of ['producer', 'consumer'] as const) {
     if (!keys.some((k) => k.startsWith(`${kind}.override.`))) continue;
-    const c = connectionFrom(layer(workerLayers(workerRaw, kind), connectorConfig, `${kind}.override.`), errors, readFile);
+    const c = connectionFrom(layer(workerLayers(workerRaw, kind), connectorConfig, `${kind}.override.`, true), errors, readFile);
     if (c) out[kind] = c;
   }
   if (Object.keys(errors).length) throw new ConfigError(dedupe(errors));
