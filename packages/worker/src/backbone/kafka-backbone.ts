@@ -12,6 +12,7 @@ import type {
   TopicSpec,
 } from './backbone.js';
 import type { KafkaConnection, KafkaConnections, KafkaSasl, KafkaTls } from './kafka-connection.js';
+import { tlsPreflight } from './tls-preflight.js';
 
 /**
  * Kafka through kafkajs. kafkajs is pure JavaScript and no longer actively
@@ -66,6 +67,10 @@ export function connectFailure(what: string, err: unknown): ConnectError {
   return new NotConnectedError(`${what} cannot reach Kafka: ${e?.message ?? String(err)}`, { cause: err });
 }
 
+function connectionKey(conn: KafkaConnection): string {
+  return JSON.stringify([conn.brokers, conn.tls ?? null, conn.sasl ?? null, conn.connectionTimeoutMs ?? null, conn.requestTimeoutMs ?? null]);
+}
+
 function toKafkaLogLevel(l: number): 'error' | 'warn' | 'info' | 'debug' {
   return l === logLevel.ERROR ? 'error' : l === logLevel.WARN ? 'warn' : l === logLevel.INFO ? 'info' : 'debug';
 }
@@ -104,15 +109,31 @@ export class KafkaBackbone implements Backbone {
   readonly name = 'kafka';
   /** One kafkajs client per distinct connection (the worker's own, and each connector's allowed overrides). */
   private readonly clients = new Map<string, Kafka>();
+  /** Connections whose TLS set-up was seen to work. */
+  private readonly tlsChecked = new Set<string>();
   private adminClient: Admin | undefined;
   private adminConnecting: Promise<Admin> | undefined;
   private readonly partitionCounts = new Map<string, number>();
 
   constructor(private readonly opts: KafkaBackboneOptions) {}
 
+  /**
+   * Before a client connects: a refused certificate fails at once with the
+   * TLS error (kafkajs would retry it like a network error for half a minute).
+   * @internal
+   */
+  async checkTls(what: string, conn: KafkaConnection): Promise<void> {
+    if (!conn.tls) return;
+    const key = connectionKey(conn);
+    if (this.tlsChecked.has(key)) return;
+    const err = await tlsPreflight(conn, conn.connectionTimeoutMs ?? 5000);
+    if (err) throw connectFailure(what, err);
+    this.tlsChecked.add(key);
+  }
+
   /** The kafkajs client of a connection, made on first use. */
   private client(conn: KafkaConnection): Kafka {
-    const key = JSON.stringify([conn.brokers, conn.tls ?? null, conn.sasl ?? null, conn.connectionTimeoutMs ?? null, conn.requestTimeoutMs ?? null]);
+    const key = connectionKey(conn);
     let k = this.clients.get(key);
     if (k) return k;
     const log = this.opts.logger.child({ component: 'kafkajs' });
@@ -138,7 +159,8 @@ export class KafkaBackbone implements Backbone {
   }
 
   producer(opts: { clientId: string; connection?: KafkaConnection }): BackboneProducer {
-    const producer = this.client(opts.connection ?? this.opts.connections.producer).producer({
+    const conn = opts.connection ?? this.opts.connections.producer;
+    const producer = this.client(conn).producer({
       idempotent: true,
       maxInFlightRequests: 1,
       createPartitioner: Partitioners.DefaultPartitioner,
@@ -146,11 +168,12 @@ export class KafkaBackbone implements Backbone {
       // The idempotent producer retries until acknowledged; the runner shows a long wait in the task status.
       retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 10000 },
     });
-    return new KafkaProducer(producer, this, opts.clientId);
+    return new KafkaProducer(producer, this, opts.clientId, conn);
   }
 
   consumer(opts: { groupId: string; clientId: string; fromBeginning?: boolean; connection?: KafkaConnection }): BackboneConsumer {
-    const c = this.client(opts.connection ?? this.opts.connections.consumer).consumer({
+    const conn = opts.connection ?? this.opts.connections.consumer;
+    const c = this.client(conn).consumer({
       groupId: opts.groupId,
       sessionTimeout: this.opts.sessionTimeoutMs ?? 30000,
       rebalanceTimeout: 60000,
@@ -161,7 +184,7 @@ export class KafkaBackbone implements Backbone {
       allowAutoTopicCreation: true,
       retry: { retries: 10 },
     });
-    return new KafkaConsumer(c, opts.fromBeginning ?? true);
+    return new KafkaConsumer(c, opts.fromBeginning ?? true, this, conn);
   }
 
   admin(): BackboneAdmin {
@@ -173,6 +196,12 @@ export class KafkaBackbone implements Backbone {
     if (this.adminClient) return this.adminClient;
     this.adminConnecting ??= (async () => {
       const a = this.client(this.opts.connections.admin).admin({ retry: { retries: 5 } });
+      try {
+        await this.checkTls('The admin client', this.opts.connections.admin);
+      } catch (err) {
+        this.adminConnecting = undefined;
+        throw err;
+      }
       try {
         await a.connect();
       } catch (err) {
@@ -217,9 +246,11 @@ class KafkaProducer implements BackboneProducer {
     private readonly p: Producer,
     private readonly backbone: KafkaBackbone,
     private readonly clientId: string,
+    private readonly conn: KafkaConnection,
   ) {}
 
   async connect(): Promise<void> {
+    await this.backbone.checkTls(`Producer ${this.clientId}`, this.conn);
     try {
       await this.p.connect();
       this.connected = true;
@@ -314,9 +345,12 @@ class KafkaConsumer implements BackboneConsumer {
   constructor(
     private readonly c: Consumer,
     private readonly fromBeginning: boolean,
+    private readonly backbone: KafkaBackbone,
+    private readonly conn: KafkaConnection,
   ) {}
 
   async connect(): Promise<void> {
+    await this.backbone.checkTls('Consumer', this.conn);
     try {
       await this.c.connect();
     } catch (err) {
