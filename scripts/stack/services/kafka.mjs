@@ -9,10 +9,19 @@ import { javaBin } from '../lib/java.mjs';
 import { run } from '../lib/proc.mjs';
 import { kafkaReady } from '../lib/kafka-wire.mjs';
 import { managedService, timeoutFromEnv } from '../lib/managed.mjs';
+import { tcpProbe } from '../lib/net.mjs';
+import { serviceDir } from '../lib/paths.mjs';
+import { SECURE_PORT, ensureScramUsers, ensureSecureMaterial, formatScramArgs, markScramUsers, secureInfo, secureServerProperties } from './kafka-secure.mjs';
 
 export const HOST = '127.0.0.1';
 export const PORT = 9092;
 export const CONTROLLER_PORT = 9093;
+export { SECURE_PORT };
+
+/** The SASL_SSL listener: bootstrap address, CA file, users and passwords (see kafka-secure.mjs). */
+export function kafkaSecureInfo() {
+  return secureInfo(serviceDir('kafka'), HOST);
+}
 const POM = path.join(stackScriptsDir, 'kafka', 'pom.xml');
 
 /** Kafka version, read from the pom (single source of truth). */
@@ -35,12 +44,12 @@ function serverProperties(dir) {
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@${HOST}:${CONTROLLER_PORT}
-listeners=PLAINTEXT://${HOST}:${PORT},CONTROLLER://${HOST}:${CONTROLLER_PORT}
-advertised.listeners=PLAINTEXT://${HOST}:${PORT}
+listeners=PLAINTEXT://${HOST}:${PORT},CONTROLLER://${HOST}:${CONTROLLER_PORT},SASL_SSL://${HOST}:${SECURE_PORT}
+advertised.listeners=PLAINTEXT://${HOST}:${PORT},SASL_SSL://${HOST}:${SECURE_PORT}
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
-log.dirs=${path.join(dir, 'data')}
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL
+${secureServerProperties(dir)}log.dirs=${path.join(dir, 'data')}
 num.partitions=1
 default.replication.factor=1
 auto.create.topics.enable=true
@@ -87,7 +96,7 @@ const TOOL_ALIASES = {
   'console-producer': 'org.apache.kafka.tools.ConsoleProducer',
   'console-consumer': 'org.apache.kafka.tools.consumer.ConsoleConsumer',
   'consumer-groups': 'org.apache.kafka.tools.consumer.group.ConsumerGroupCommand',
-  configs: 'org.apache.kafka.admin.ConfigCommand',
+  configs: 'org.apache.kafka.tools.ConfigCommand',
   'get-offsets': 'org.apache.kafka.tools.GetOffsetShell',
   'metadata-quorum': 'org.apache.kafka.tools.MetadataQuorumCommand',
 };
@@ -130,11 +139,20 @@ export default managedService({
   readyTimeoutMs: timeoutFromEnv('kafka', 90_000),
   stopGraceMs: 30_000,
   probe: () => kafkaReady(HOST, PORT),
+  // Ready when the PLAINTEXT listener serves groups, the SCRAM users exist and the SASL_SSL listener accepts connections.
+  async ready(ctx) {
+    if (!(await kafkaReady(HOST, PORT))) return false;
+    await ensureScramUsers(ctx.dir, kafkaTool, ctx.log);
+    return tcpProbe(HOST, SECURE_PORT, 1000);
+  },
   describe: async () => `Kafka ${VERSION}`,
   async prepare(ctx) {
     const filled = await ensureKafkaLibs({ log: ctx.log });
+    await ensureSecureMaterial(ctx.dir, ctx.log);
     const props = path.join(ctx.dir, 'server.properties');
-    fs.writeFileSync(props, serverProperties(ctx.dir));
+    // Holds the PLAIN users' passwords.
+    fs.writeFileSync(props, serverProperties(ctx.dir), { mode: 0o600 });
+    fs.chmodSync(props, 0o600);
     fs.writeFileSync(path.join(ctx.dir, 'log4j2.properties'), log4jProperties('INFO'));
     const data = path.join(ctx.dir, 'data');
     if (!fs.existsSync(path.join(data, 'meta.properties'))) {
@@ -144,8 +162,9 @@ export default managedService({
         `-Dlog4j2.configurationFile=${path.join(ctx.dir, 'log4j2.properties')}`,
         '-Dlog4j2.level=WARN',
         '-cp', path.join(libsDir(), '*'),
-        'kafka.tools.StorageTool', 'format', '-t', clusterId(), '-c', props,
+        'kafka.tools.StorageTool', 'format', '-t', clusterId(), '-c', props, ...formatScramArgs(ctx.dir),
       ]);
+      markScramUsers(ctx.dir);
     }
     return filled ? 'jars downloaded' : '';
   },

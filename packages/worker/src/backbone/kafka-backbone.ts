@@ -1,5 +1,6 @@
-import { Kafka, logLevel, Partitioners, type Admin, type Consumer, type IHeaders, type Producer } from 'kafkajs';
-import { NotConnectedError, type Logger, type RecordMetadata, type TopicPartition, type TopicPartitionOffset } from '@ferry/core';
+import type { ConnectionOptions } from 'node:tls';
+import { Kafka, logLevel, Partitioners, type Admin, type Consumer, type IHeaders, type KafkaConfig, type Producer, type SASLOptions } from 'kafkajs';
+import { ConnectError, NotConnectedError, type Logger, type RecordMetadata, type TopicPartition, type TopicPartitionOffset } from '@ferry/core';
 import type {
   Backbone,
   BackboneAdmin,
@@ -10,6 +11,8 @@ import type {
   OutMessage,
   TopicSpec,
 } from './backbone.js';
+import type { KafkaConnection, KafkaConnections, KafkaSasl, KafkaTls } from './kafka-connection.js';
+import { tlsPreflight } from './tls-preflight.js';
 
 /**
  * Kafka through kafkajs. kafkajs is pure JavaScript and no longer actively
@@ -17,16 +20,55 @@ import type {
  * replace it without touching the runtime.
  */
 export interface KafkaBackboneOptions {
-  brokers: string[];
+  /** How each kind of client reaches the cluster (brokers, TLS, SASL). */
+  connections: KafkaConnections;
   clientId?: string;
   logger: Logger;
-  /** Passed to kafkajs (ssl, sasl) when set. */
-  ssl?: boolean;
-  sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
-  connectionTimeoutMs?: number;
   sessionTimeoutMs?: number;
   heartbeatIntervalMs?: number;
   fetchMaxWaitMs?: number;
+}
+
+/** kafkajs' TLS options from a client-neutral connection. */
+function kafkajsSsl(tls: KafkaTls | undefined): KafkaConfig['ssl'] {
+  if (!tls) return undefined;
+  const ssl: ConnectionOptions = { rejectUnauthorized: true };
+  if (tls.ca) ssl.ca = [tls.ca];
+  if (tls.cert) ssl.cert = tls.cert;
+  if (tls.key) ssl.key = tls.key;
+  if (tls.passphrase !== undefined) ssl.passphrase = tls.passphrase;
+  if (!tls.checkServerIdentity) ssl.checkServerIdentity = () => undefined;
+  return ssl;
+}
+
+function kafkajsSasl(sasl: KafkaSasl | undefined): SASLOptions | undefined {
+  if (!sasl) return undefined;
+  const mechanism = sasl.mechanism.toLowerCase() as 'plain' | 'scram-sha-256' | 'scram-sha-512';
+  return { mechanism, username: sasl.username, password: sasl.password } as SASLOptions;
+}
+
+/**
+ * A failed connect: wrong credentials or a certificate the client refuses are
+ * not fixed by retrying, so they are plain ConnectErrors (the task fails and
+ * its restart backoff applies); anything else is NotConnectedError (retried).
+ */
+export function connectFailure(what: string, err: unknown): ConnectError {
+  const e = err as { name?: string; message?: string; code?: string; cause?: { code?: string; message?: string } };
+  const text = `${e?.name ?? ''} ${e?.message ?? ''} ${e?.code ?? ''} ${e?.cause?.code ?? ''} ${e?.cause?.message ?? ''}`;
+  if (/SASLAuthentication|authentication failed|SASL_AUTHENTICATION_FAILED|ILLEGAL_SASL_STATE|UNSUPPORTED_SASL_MECHANISM/i.test(text)) {
+    return new ConnectError(`${what} cannot authenticate to Kafka (check sasl.mechanism and sasl.jaas.config): ${e?.message ?? String(err)}`, { cause: err });
+  }
+  if (/CERT_|certificate|self[- ]signed|ERR_TLS_|altname|wrong version number|SSL routines/i.test(text)) {
+    return new ConnectError(
+      `${what} cannot set up TLS with Kafka (check ssl.truststore.*, ssl.endpoint.identification.algorithm and security.protocol): ${e?.message ?? String(err)}`,
+      { cause: err },
+    );
+  }
+  return new NotConnectedError(`${what} cannot reach Kafka: ${e?.message ?? String(err)}`, { cause: err });
+}
+
+function connectionKey(conn: KafkaConnection): string {
+  return JSON.stringify([conn.brokers, conn.tls ?? null, conn.sasl ?? null, conn.connectionTimeoutMs ?? null, conn.requestTimeoutMs ?? null]);
 }
 
 function toKafkaLogLevel(l: number): 'error' | 'warn' | 'info' | 'debug' {
@@ -65,20 +107,44 @@ function fromHeaders(h: IHeaders | undefined): InMessage['headers'] {
 
 export class KafkaBackbone implements Backbone {
   readonly name = 'kafka';
-  private readonly kafka: Kafka;
+  /** One kafkajs client per distinct connection (the worker's own, and each connector's allowed overrides). */
+  private readonly clients = new Map<string, Kafka>();
+  /** Connections whose TLS set-up was seen to work. */
+  private readonly tlsChecked = new Set<string>();
   private adminClient: Admin | undefined;
   private adminConnecting: Promise<Admin> | undefined;
   private readonly partitionCounts = new Map<string, number>();
 
-  constructor(private readonly opts: KafkaBackboneOptions) {
-    const log = opts.logger.child({ component: 'kafkajs' });
-    this.kafka = new Kafka({
-      clientId: opts.clientId ?? 'ferry',
-      brokers: opts.brokers,
-      ssl: opts.ssl,
-      sasl: opts.sasl as never,
-      connectionTimeout: opts.connectionTimeoutMs ?? 3000,
-      requestTimeout: 30000,
+  constructor(private readonly opts: KafkaBackboneOptions) {}
+
+  /**
+   * Before a client connects: a refused certificate fails at once with the
+   * TLS error (kafkajs would retry it like a network error for half a minute).
+   * @internal
+   */
+  async checkTls(what: string, conn: KafkaConnection): Promise<void> {
+    if (!conn.tls) return;
+    const key = connectionKey(conn);
+    if (this.tlsChecked.has(key)) return;
+    const err = await tlsPreflight(conn, conn.connectionTimeoutMs ?? 5000);
+    if (err) throw connectFailure(what, err);
+    this.tlsChecked.add(key);
+  }
+
+  /** The kafkajs client of a connection, made on first use. */
+  private client(conn: KafkaConnection): Kafka {
+    const key = connectionKey(conn);
+    let k = this.clients.get(key);
+    if (k) return k;
+    const log = this.opts.logger.child({ component: 'kafkajs' });
+    k = new Kafka({
+      clientId: this.opts.clientId ?? 'ferry',
+      brokers: conn.brokers,
+      ssl: kafkajsSsl(conn.tls),
+      sasl: kafkajsSasl(conn.sasl),
+      connectionTimeout: conn.connectionTimeoutMs ?? 3000,
+      authenticationTimeout: conn.connectionTimeoutMs ?? 10000,
+      requestTimeout: conn.requestTimeoutMs ?? 30000,
       retry: { initialRetryTime: 100, retries: 8, maxRetryTime: 10000 },
       logLevel: logLevel.WARN,
       logCreator: () => (entry) => {
@@ -88,10 +154,13 @@ export class KafkaBackbone implements Backbone {
         log[level]({ ...rest, ns: entry.namespace }, message);
       },
     });
+    this.clients.set(key, k);
+    return k;
   }
 
-  producer(opts: { clientId: string }): BackboneProducer {
-    const producer = this.kafka.producer({
+  producer(opts: { clientId: string; connection?: KafkaConnection }): BackboneProducer {
+    const conn = opts.connection ?? this.opts.connections.producer;
+    const producer = this.client(conn).producer({
       idempotent: true,
       maxInFlightRequests: 1,
       createPartitioner: Partitioners.DefaultPartitioner,
@@ -99,11 +168,12 @@ export class KafkaBackbone implements Backbone {
       // The idempotent producer retries until acknowledged; the runner shows a long wait in the task status.
       retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 10000 },
     });
-    return new KafkaProducer(producer, this, opts.clientId);
+    return new KafkaProducer(producer, this, opts.clientId, conn);
   }
 
-  consumer(opts: { groupId: string; clientId: string; fromBeginning?: boolean }): BackboneConsumer {
-    const c = this.kafka.consumer({
+  consumer(opts: { groupId: string; clientId: string; fromBeginning?: boolean; connection?: KafkaConnection }): BackboneConsumer {
+    const conn = opts.connection ?? this.opts.connections.consumer;
+    const c = this.client(conn).consumer({
       groupId: opts.groupId,
       sessionTimeout: this.opts.sessionTimeoutMs ?? 30000,
       rebalanceTimeout: 60000,
@@ -114,7 +184,7 @@ export class KafkaBackbone implements Backbone {
       allowAutoTopicCreation: true,
       retry: { retries: 10 },
     });
-    return new KafkaConsumer(c, opts.fromBeginning ?? true);
+    return new KafkaConsumer(c, opts.fromBeginning ?? true, this, conn);
   }
 
   admin(): BackboneAdmin {
@@ -125,12 +195,18 @@ export class KafkaBackbone implements Backbone {
   async adminConn(): Promise<Admin> {
     if (this.adminClient) return this.adminClient;
     this.adminConnecting ??= (async () => {
-      const a = this.kafka.admin({ retry: { retries: 5 } });
+      const a = this.client(this.opts.connections.admin).admin({ retry: { retries: 5 } });
+      try {
+        await this.checkTls('The admin client', this.opts.connections.admin);
+      } catch (err) {
+        this.adminConnecting = undefined;
+        throw err;
+      }
       try {
         await a.connect();
       } catch (err) {
         this.adminConnecting = undefined;
-        throw new NotConnectedError(`Cannot reach Kafka at ${this.opts.brokers.join(',')}: ${(err as Error).message}`, { cause: err });
+        throw connectFailure(`The admin client (${this.opts.connections.admin.brokers.join(',')})`, err);
       }
       this.adminClient = a;
       return a;
@@ -170,14 +246,16 @@ class KafkaProducer implements BackboneProducer {
     private readonly p: Producer,
     private readonly backbone: KafkaBackbone,
     private readonly clientId: string,
+    private readonly conn: KafkaConnection,
   ) {}
 
   async connect(): Promise<void> {
+    await this.backbone.checkTls(`Producer ${this.clientId}`, this.conn);
     try {
       await this.p.connect();
       this.connected = true;
     } catch (err) {
-      throw new NotConnectedError(`Producer ${this.clientId} cannot reach Kafka: ${(err as Error).message}`, { cause: err });
+      throw connectFailure(`Producer ${this.clientId}`, err);
     }
   }
 
@@ -267,13 +345,16 @@ class KafkaConsumer implements BackboneConsumer {
   constructor(
     private readonly c: Consumer,
     private readonly fromBeginning: boolean,
+    private readonly backbone: KafkaBackbone,
+    private readonly conn: KafkaConnection,
   ) {}
 
   async connect(): Promise<void> {
+    await this.backbone.checkTls('Consumer', this.conn);
     try {
       await this.c.connect();
     } catch (err) {
-      throw new NotConnectedError(`Consumer cannot reach Kafka: ${(err as Error).message}`, { cause: err });
+      throw connectFailure('Consumer', err);
     }
   }
 

@@ -1,4 +1,5 @@
 import { Config, defineConfig, normalizeConfig } from '@ferry/core';
+import { WorkerKafkaClientConfigDef } from './kafka-client-config.js';
 
 /** Every worker option, declared once (docs, defaults, checks). */
 export const WorkerConfigDef = defineConfig({
@@ -52,7 +53,7 @@ export const WorkerConfigDef = defineConfig({
   'consumer.heartbeat.interval.ms': Config.int({ doc: 'Sink consumers: heartbeat interval (ms); well under the session timeout.', default: 3000, min: 100 }),
   'consumer.fetch.max.wait.ms': Config.int({ doc: 'Sink consumers: longest wait of a fetch for new records (ms).', default: 250, min: 0 }),
   'log.level': Config.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'] as const, { doc: 'Root log level.', default: 'INFO', ignoreCase: true }),
-});
+}).merge(WorkerKafkaClientConfigDef);
 
 export type WorkerSettings = ReturnType<typeof WorkerConfigDef.parse>;
 

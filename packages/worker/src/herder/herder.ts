@@ -13,6 +13,7 @@ import {
   type TaskState,
 } from '@ferry/core';
 import { maskConfig, resolveConfig } from '../config/config-providers.js';
+import { clientOverrideSecretKeys, clientOverrideSecretValues } from '../config/kafka-client-config.js';
 import { backoffDelay } from '../runtime/backoff.js';
 import { traceOf } from '../runtime/error-handling.js';
 import { SerialQueue } from '../stores/atomic-file.js';
@@ -149,8 +150,8 @@ export class Herder {
     return rt;
   }
 
-  private secretKeys(rt: { plugin: ConnectorPlugin<any> }): string[] {
-    return rt.plugin.config.secretKeys();
+  private secretKeys(rt: { plugin: ConnectorPlugin<any>; config: ConnectorConfig }): string[] {
+    return [...rt.plugin.config.secretKeys(), ...clientOverrideSecretKeys(rt.config)];
   }
 
   info(name: string): ConnectorInfo {
@@ -497,7 +498,7 @@ export class Herder {
     const literalSecrets = Object.entries(config)
       .filter(([k]) => keys.has(k))
       .map(([, v]) => v);
-    rt.secrets = [...secrets, ...literalSecrets];
+    rt.secrets = [...secrets, ...literalSecrets, ...clientOverrideSecretValues(config)];
     for (const s of rt.secrets) this.deps.logs.redactor.add(s);
     return config;
   }

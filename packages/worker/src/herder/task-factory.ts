@@ -1,5 +1,7 @@
 import type { Connector, ConnectorPlugin, SourceConnector, SinkConnector, TaskConfig } from '@ferry/core';
 import type { BackboneProducer } from '../backbone/backbone.js';
+import type { KafkaConnection } from '../backbone/kafka-connection.js';
+import { connectorConnections } from '../config/kafka-client-config.js';
 import { buildConverters } from '../runtime/converters.js';
 import { ErrorHandlingConfig, ErrorReporter } from '../runtime/error-handling.js';
 import { SinkTaskRunner } from '../runtime/sink-task-runner.js';
@@ -23,23 +25,29 @@ export interface TaskSpec {
 
 /** Wires a task with its converters, transforms, error policy and backbone clients. */
 export class TaskFactory {
-  private dlqProducer: Promise<BackboneProducer> | undefined;
+  /** Dead-letter producers, one per distinct connection ('' = the worker's own). */
+  private readonly dlqProducers = new Map<string, Promise<BackboneProducer>>();
 
   constructor(private readonly deps: HerderDeps) {}
 
-  /** One shared producer for dead-letter records of every task. */
-  private sharedDlqProducer(): Promise<BackboneProducer> {
-    this.dlqProducer ??= (async () => {
-      const p = this.deps.backbone.producer({ clientId: `${this.deps.settings['client.id']}-dlq` });
-      try {
-        await p.connect();
-      } catch (err) {
-        this.dlqProducer = undefined;
-        throw err;
-      }
-      return p;
-    })();
-    return this.dlqProducer;
+  /** One shared producer for dead-letter records of every task with the same producer connection. */
+  private sharedDlqProducer(connection: KafkaConnection | undefined): Promise<BackboneProducer> {
+    const key = connection ? JSON.stringify(connection) : '';
+    let p = this.dlqProducers.get(key);
+    if (!p) {
+      p = (async () => {
+        const prod = this.deps.backbone.producer({ clientId: `${this.deps.settings['client.id']}-dlq`, connection });
+        try {
+          await prod.connect();
+        } catch (err) {
+          this.dlqProducers.delete(key);
+          throw err;
+        }
+        return prod;
+      })();
+      this.dlqProducers.set(key, p);
+    }
+    return p;
   }
 
   create(spec: TaskSpec): SourceTaskRunner | SinkTaskRunner {
@@ -49,9 +57,11 @@ export class TaskFactory {
     const transforms = deps.transforms.build(spec.connectorConfig);
     const errorSettings = ErrorHandlingConfig.parse(spec.connectorConfig);
     const dlqTopic = errorSettings['errors.deadletterqueue.topic.name'];
+    // The connector's allowed producer./consumer.override.* options (throws ConfigError: the task fails with it).
+    const connections = connectorConnections(spec.connectorConfig, deps.workerConfig);
     let dlq: BackboneProducer | undefined;
     if (dlqTopic) {
-      const lazy = () => this.sharedDlqProducer();
+      const lazy = () => this.sharedDlqProducer(connections.producer);
       dlq = {
         connect: async () => {
           await lazy();
@@ -89,7 +99,7 @@ export class TaskFactory {
     const clientId = `${deps.settings['client.id']}-${spec.connector}-${spec.taskId}`;
     if (spec.plugin.type === 'source') {
       const task = (spec.instance as SourceConnector).createTask();
-      const producer = deps.backbone.producer({ clientId });
+      const producer = deps.backbone.producer({ clientId, connection: connections.producer });
       let connected: Promise<void> | undefined;
       const lazyProducer: BackboneProducer = {
         connect: () => (connected ??= producer.connect().catch((e) => {
@@ -118,7 +128,7 @@ export class TaskFactory {
     return new SinkTaskRunner({
       ...base,
       task,
-      consumer: deps.backbone.consumer({ groupId: `connect-${spec.connector}`, clientId }),
+      consumer: deps.backbone.consumer({ groupId: `connect-${spec.connector}`, clientId, connection: connections.consumer }),
       groupId: `connect-${spec.connector}`,
       subscription: regex ? { pattern: new RegExp(`^(?:${regex})$`) } : { topics },
       commitIntervalMs: deps.settings['offset.flush.interval.ms'],
@@ -126,9 +136,9 @@ export class TaskFactory {
   }
 
   async close(): Promise<void> {
-    const p = this.dlqProducer;
-    this.dlqProducer = undefined;
-    if (p) await (await p.catch(() => undefined))?.disconnect().catch(() => undefined);
+    const all = [...this.dlqProducers.values()];
+    this.dlqProducers.clear();
+    for (const p of all) await (await p.catch(() => undefined))?.disconnect().catch(() => undefined);
   }
 }
 

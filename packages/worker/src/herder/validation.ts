@@ -1,5 +1,6 @@
 import { ConfigError, type ConfigDef, type ConfigKeyInfo, type FieldErrors } from '@ferry/core';
 import { resolveConfig } from '../config/config-providers.js';
+import { clientOverrideSecretKeys, validateClientOverrides } from '../config/kafka-client-config.js';
 import type { PluginRegistry } from '../plugins/registry.js';
 import { buildConverters } from '../runtime/converters.js';
 import { CommonConnectorConfig, SinkConnectorConfig } from './connector-config.js';
@@ -69,6 +70,7 @@ export async function validateConnectorConfig(config: Record<string, string>, de
     else add({ 'value.converter': [(err as Error).message] });
   }
   add(deps.transforms.validate(resolved));
+  add(validateClientOverrides(resolved, deps.workerConfig));
   if (Object.keys(pluginErrors).length === 0 && !deps.staticOnly) {
     const instance = plugin.create();
     if (instance.validate) {
@@ -84,7 +86,7 @@ export async function validateConnectorConfig(config: Record<string, string>, de
 }
 
 function build(name: string, def: ConfigDef<any>, config: Record<string, string>, errors: FieldErrors): ConfigInfos {
-  const secret = new Set(def.secretKeys());
+  const secret = new Set([...def.secretKeys(), ...clientOverrideSecretKeys(config)]);
   const described = def.describe();
   const known = new Set(described.map((d) => d.name));
   const configs: ConfigInfos['configs'] = described.map((d) => ({
@@ -115,7 +117,7 @@ function build(name: string, def: ConfigDef<any>, config: Record<string, string>
         display_name: k,
         dependents: [],
       },
-      value: { name: k, value: config[k] ?? null, recommended_values: [], errors: msgs, visible: true },
+      value: { name: k, value: secret.has(k) && config[k] !== undefined ? '[hidden]' : (config[k] ?? null), recommended_values: [], errors: msgs, visible: true },
     });
   }
   const groups = [...new Set(configs.map((c) => c.definition.group).filter((g): g is string => !!g))];
