@@ -1,7 +1,6 @@
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import type { DestinationStream } from 'pino';
@@ -9,6 +8,11 @@ import { allPlugins } from '@ferry/connectors';
 import { createBackbone } from './backbone/create-backbone.js';
 import type { Backbone } from './backbone/backbone.js';
 import { loadWorkerConfig, type WorkerSettings } from './config/worker-config.js';
+import { ConfigProviders } from './config/config-providers.js';
+import { checkSecurityOptions } from './config/security-config.js';
+import { createAuthMiddleware } from './rest/auth.js';
+import { allowedHostNames } from './rest/guards.js';
+import { httpsOptions, loopbackOnly, parseListeners, startListeners, type Listener } from './rest/listeners.js';
 import { builtinConverters, builtinHeaderConverters } from './converters/index.js';
 import { ConnectorDirWatcher, parseConnectorFile } from './deploy/connector-files.js';
 import { Herder } from './herder/herder.js';
@@ -17,7 +21,7 @@ import { builtinPredicates, builtinTransformations } from './transforms/index.js
 import { LogManager } from './logging.js';
 import { WorkerMetrics } from './metrics.js';
 import { PluginRegistry, type AnyPlugin } from './plugins/registry.js';
-import { createApp, listen } from './rest/server.js';
+import { createApp } from './rest/server.js';
 import { FileConfigStore } from './stores/file-config-store.js';
 import { FileOffsetStore } from './stores/file-offset-store.js';
 import { MemoryStatusStore } from './stores/memory-status-store.js';
@@ -50,9 +54,26 @@ async function loadExternalPlugins(entries: string[], baseDir: string): Promise<
   return out;
 }
 
+/** Bundled plugins loaded only when the operator enables them (plugins.filestream.enable, or named in plugin.path). */
+const OPT_IN_PLUGINS = ['FileStreamSource', 'FileStreamSink'];
+
+function optInNames(p: AnyPlugin): string[] {
+  return [p.className, ...((p as { aliases?: string[] }).aliases ?? [])];
+}
+
+/** The bundled plugins this worker loads, and the plugin.path entries left to import. */
+function bundledPlugins(settings: WorkerSettings): { plugins: AnyPlugin[]; external: string[] } {
+  const named = new Set(settings['plugin.path']);
+  const plugins = (allPlugins as AnyPlugin[]).filter(
+    (p) => !OPT_IN_PLUGINS.includes(p.className) || settings['plugins.filestream.enable'] || optInNames(p).some((n) => named.has(n)),
+  );
+  const optIn = new Set((allPlugins as AnyPlugin[]).filter((p) => OPT_IN_PLUGINS.includes(p.className)).flatMap(optInNames));
+  return { plugins, external: settings['plugin.path'].filter((e) => !optIn.has(e)) };
+}
+
 /** A standalone worker: file stores, one herder, the REST API and the connectors folder. */
 export class StandaloneWorker {
-  private server: Server | undefined;
+  private servers: Array<{ listener: Listener; server: Server }> = [];
   private watcher: ConnectorDirWatcher | undefined;
   private ready = false;
 
@@ -68,12 +89,23 @@ export class StandaloneWorker {
     private readonly baseDir: string,
   ) {}
 
+  /** Port of the first listener. */
   get port(): number {
-    return (this.server?.address() as AddressInfo | null)?.port ?? 0;
+    return (this.servers[0]?.server.address() as AddressInfo | null)?.port ?? 0;
   }
 
+  /** URL of the first listener. */
   get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return this.urls[0] ?? '';
+  }
+
+  /** One URL per listener (wildcard hosts shown as 127.0.0.1). */
+  get urls(): string[] {
+    return this.servers.map(({ listener, server }) => {
+      const port = (server.address() as AddressInfo | null)?.port ?? 0;
+      const host = ['', '0.0.0.0', '::'].includes(listener.host) ? '127.0.0.1' : listener.host.includes(':') ? `[${listener.host}]` : listener.host;
+      return `${listener.protocol}://${host}:${port}`;
+    });
   }
 
   static async start(opts: StandaloneOptions): Promise<StandaloneWorker> {
@@ -82,13 +114,31 @@ export class StandaloneWorker {
     const logs = new LogManager({ level: settings['log.level'], destination: opts.logDestination });
     const log = logs.get('worker');
     const metrics = new WorkerMetrics();
+    checkSecurityOptions(settings);
+    const configProviders = ConfigProviders.fromWorkerConfig(raw, opts.env ?? process.env);
+    const listeners = parseListeners(settings);
+    const auth = createAuthMiddleware(
+      {
+        credentialsFile: settings['rest.auth.credentials.file'] && resolve(baseDir, settings['rest.auth.credentials.file']),
+        tokensFile: settings['rest.auth.tokens.file'] && resolve(baseDir, settings['rest.auth.tokens.file']),
+        unauthenticatedPaths: settings['rest.auth.unauthenticated.paths'],
+      },
+      logs.get('rest'),
+    );
+    const authRequired = settings['rest.auth.required'] === 'true' || (settings['rest.auth.required'] === 'auto' && !loopbackOnly(listeners));
+    if (authRequired && !auth) {
+      throw new Error(
+        'REST authentication is required (rest.auth.required, or a listener on a non-loopback address): set rest.auth.credentials.file or rest.auth.tokens.file, or rest.auth.required=false to serve the API to anyone who can reach it',
+      );
+    }
+    const bundled = bundledPlugins(settings);
     const registry = new PluginRegistry([
-      ...(opts.plugins ?? (allPlugins as AnyPlugin[])),
+      ...(opts.plugins ?? bundled.plugins),
       ...builtinConverters,
       ...builtinHeaderConverters,
       ...builtinTransformations,
       ...builtinPredicates,
-      ...(await loadExternalPlugins(settings['plugin.path'], baseDir)),
+      ...(await loadExternalPlugins(bundled.external, baseDir)),
     ]);
     const backbone = createBackbone(settings, raw, logs);
     const offsetsFile = resolve(baseDir, settings['offset.storage.file.filename']);
@@ -110,6 +160,7 @@ export class StandaloneWorker {
       logs,
       metrics,
       transforms: transformsFactory(registry),
+      configProviders,
     });
     const worker = new StandaloneWorker(settings, raw, logs, metrics, registry, backbone, herder, offsetStore, baseDir);
     const app = createApp(
@@ -124,9 +175,21 @@ export class StandaloneWorker {
         ready: () => worker.ready,
       },
       logs.get('rest'),
+      {
+        allowedHosts: allowedHostNames(
+          listeners.map((l) => l.host),
+          settings['rest.advertised.host.name'],
+          settings['rest.allowed.host.names'],
+        ),
+        cors: { allowOrigin: settings['access.control.allow.origin'], allowMethods: settings['access.control.allow.methods'] },
+        auth,
+      },
     );
-    worker.server = await listen(app, settings['rest.host.name'], settings['rest.port']);
-    log.info({ port: worker.port, offsets: offsetsFile, configs: configsFile }, 'REST API listening');
+    worker.servers = await startListeners(app, listeners, () => httpsOptions(settings, baseDir));
+    for (const [i, url] of worker.urls.entries()) {
+      const { port } = worker.servers[i]!.server.address() as AddressInfo;
+      log.info({ port, url, auth: auth ? 'on' : 'off', offsets: offsetsFile, configs: configsFile }, 'REST API listening');
+    }
     await herder.start();
     for (const f of opts.connectorFiles ?? []) {
       const { name, config } = parseConnectorFile(await readFile(f, 'utf8'), f);
@@ -148,8 +211,13 @@ export class StandaloneWorker {
     await this.herder.stop();
     await this.offsetStore.stop();
     await this.backbone.close();
-    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
-    this.server?.closeAllConnections?.();
+    await Promise.all(
+      this.servers.map(({ server }) => {
+        const closed = new Promise<void>((r) => server.close(() => r()));
+        (server as Server & { closeAllConnections?: () => void }).closeAllConnections?.();
+        return closed;
+      }),
+    );
     this.logs.get('worker').info('Worker stopped');
     this.logs.flush();
   }

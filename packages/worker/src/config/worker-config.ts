@@ -1,4 +1,5 @@
 import { Config, defineConfig, normalizeConfig } from '@ferry/core';
+import { securityOptions } from './security-config.js';
 
 /** Every worker option, declared once (docs, defaults, checks). */
 export const WorkerConfigDef = defineConfig({
@@ -8,7 +9,7 @@ export const WorkerConfigDef = defineConfig({
     importance: 'HIGH',
   }),
   'client.id': Config.string({ doc: 'Prefix of the Kafka client ids of this worker.', default: 'ferry' }),
-  'rest.host.name': Config.string({ doc: 'Interface the REST API listens on.', default: '0.0.0.0' }),
+  'rest.host.name': Config.string({ doc: 'Interface the REST API listens on (loopback only by default; 0.0.0.0 for every interface).', default: '127.0.0.1' }),
   'rest.port': Config.int({ doc: 'Port of the REST API (0 picks a free one).', default: 8083, min: 0, max: 65535, importance: 'HIGH' }),
   'rest.advertised.host.name': Config.string({ doc: 'Host name other workers and the status API use for this worker.', optional: true }),
   'rest.advertised.port': Config.int({ doc: 'Port advertised with rest.advertised.host.name.', optional: true }),
@@ -52,6 +53,7 @@ export const WorkerConfigDef = defineConfig({
   'consumer.heartbeat.interval.ms': Config.int({ doc: 'Sink consumers: heartbeat interval (ms); well under the session timeout.', default: 3000, min: 100 }),
   'consumer.fetch.max.wait.ms': Config.int({ doc: 'Sink consumers: longest wait of a fetch for new records (ms).', default: 250, min: 0 }),
   'log.level': Config.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'] as const, { doc: 'Root log level.', default: 'INFO', ignoreCase: true }),
+  ...securityOptions,
 });
 
 export type WorkerSettings = ReturnType<typeof WorkerConfigDef.parse>;

@@ -2,13 +2,27 @@ import type { Server } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '@ferry/core';
 import { errorResponse, routes, type RestContext, type RestResponse } from './handlers.js';
+import { cors, hostCheck, requireJsonBody, type CorsOptions } from './guards.js';
+
+/** What guards every request, before any route (see guards.ts and auth.ts). */
+export interface RestSecurity {
+  /** Host header names accepted; undefined disables the check. */
+  allowedHosts?: Set<string>;
+  cors?: CorsOptions;
+  /** The authentication middleware; undefined when authentication is off. */
+  auth?: express.RequestHandler;
+}
 
 /** A thin express adapter over the framework-free handlers. */
-export function createApp(ctx: RestContext, logger: Logger): express.Express {
+export function createApp(ctx: RestContext, logger: Logger, security: RestSecurity = {}): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'extended');
-  app.use(express.json({ limit: '10mb', strict: false, type: () => true }));
+  app.use(hostCheck(security.allowedHosts));
+  app.use(cors(security.cors ?? { allowOrigin: '', allowMethods: '' }));
+  if (security.auth) app.use(security.auth);
+  app.use(requireJsonBody());
+  app.use(express.json({ limit: '10mb', strict: false, type: 'application/json' }));
   const send = (res: Response, r: RestResponse) => {
     if (r.headers) for (const [k, v] of Object.entries(r.headers)) res.setHeader(k, v);
     res.status(r.status);
