@@ -50,6 +50,8 @@ export function createApp(ctx: RestContext, logger: Logger, security: RestSecuri
         send(res, r);
       } catch (err) {
         const r = errorResponse(err);
+        const body = r.body as { message?: unknown } | undefined;
+        if (body && typeof body.message === 'string') body.message = ctx.logs.redactor.redact(body.message);
         if (r.status >= 500) logger.error({ err: (err as Error)?.message, stack: (err as Error)?.stack, path: req.path }, 'REST request failed');
         send(res, r);
       }
