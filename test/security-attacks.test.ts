@@ -112,7 +112,7 @@ describe('Attacks on the REST API and the stored files', () => {
     const err = out.body.configs.find((c: { value: { name: string } }) => c.value.name === 'tasks.max').value.errors.join(' ');
     assert.match(err, new RegExp(`Path ${outsideDir} is not allowed by config.providers.directory.param.allowed.paths`));
     // an allowed reference is only checked to exist: no error, no value
-    const ok = await declared.request('PUT', '/connector-plugins/DatagenSource/config/validate', { 'connector.class': 'DatagenSource', 'kafka.topic': 't', 'max.interval': REFS.env });
+    const ok = await declared.request('PUT', '/connector-plugins/DatagenSource/config/validate', { name: 'ok', 'connector.class': 'DatagenSource', 'kafka.topic': 't', 'max.interval': REFS.env });
     assert.equal(ok.body.error_count, 0, JSON.stringify(ok.body));
   });
 
