@@ -189,6 +189,9 @@ describe('Attacks on the REST API and the stored files', () => {
     // the same connection, another option: the stored secret is kept
     const fine = await open.request('PUT', `/connectors/${name}/config`, { ...shown, 'index.prefix': 'y' });
     assert.equal(fine.status, 200, JSON.stringify(fine.body));
+    // a changed secret is not a changed connection
+    const rotated = await open.request('PUT', `/connectors/${name}/config`, { ...shown, 'connection.password': 'rotated-pw' });
+    assert.equal(rotated.status, 200, JSON.stringify(rotated.body));
     // a new URL with the secret sent again is fine
     const moved = await open.request('PATCH', `/connectors/${name}/config`, { 'connection.url': 'https://db2.internal:9443', 'connection.password': 'another-pw' });
     assert.equal(moved.status, 200, JSON.stringify(moved.body));

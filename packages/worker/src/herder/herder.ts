@@ -331,7 +331,7 @@ export class Herder {
     if (kept.size === 0) return out;
     const def = existing.plugin.config;
     const changed = [...new Set([...Object.keys(out), ...Object.keys(existing.config)])]
-      .filter((k) => (k === 'connector.class' || def.isConnectionOption(k)) && !kept.has(k) && out[k] !== existing.config[k])
+      .filter((k) => (k === 'connector.class' || (def.isConnectionOption(k) && !isSecretKey(k, secretKeys))) && out[k] !== existing.config[k])
       .sort();
     if (changed.length > 0) {
       throw badRequest(
