@@ -189,6 +189,9 @@ describe('Attacks on the REST API and the stored files', () => {
     // the same connection, another option: the stored secret is kept
     const fine = await open.request('PUT', `/connectors/${name}/config`, { ...shown, 'index.prefix': 'y' });
     assert.equal(fine.status, 200, JSON.stringify(fine.body));
+    // "[hidden]" for a secret never stored is refused, not stored as a password
+    const none = await open.request('PUT', `/connectors/${uniqueName('none')}/config`, { ...config, 'connection.password': '[hidden]' });
+    assert.equal(none.status, 400, JSON.stringify(none.body));
     // a changed secret is not a changed connection
     const rotated = await open.request('PUT', `/connectors/${name}/config`, { ...shown, 'connection.password': 'rotated-pw' });
     assert.equal(rotated.status, 200, JSON.stringify(rotated.body));

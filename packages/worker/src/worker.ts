@@ -1,6 +1,5 @@
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import type { AddressInfo, Server } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import type { DestinationStream } from 'pino';
@@ -9,10 +8,6 @@ import { createBackbone } from './backbone/create-backbone.js';
 import type { Backbone } from './backbone/backbone.js';
 import { loadWorkerConfig, type WorkerSettings } from './config/worker-config.js';
 import { ConfigProviders } from './config/config-providers.js';
-import { checkSecurityOptions } from './config/security-config.js';
-import { createAuthMiddleware } from './rest/auth.js';
-import { allowedHostNames } from './rest/guards.js';
-import { httpsOptions, loopbackOnly, parseListeners, startListeners, type Listener } from './rest/listeners.js';
 import { builtinConverters, builtinHeaderConverters } from './converters/index.js';
 import { ConnectorDirWatcher, parseConnectorFile } from './deploy/connector-files.js';
 import { Herder } from './herder/herder.js';
@@ -21,6 +16,8 @@ import { builtinPredicates, builtinTransformations } from './transforms/index.js
 import { LogManager } from './logging.js';
 import { WorkerMetrics } from './metrics.js';
 import { PluginRegistry, type AnyPlugin } from './plugins/registry.js';
+import { selectBundledPlugins } from './plugins/opt-in.js';
+import { RestEndpoint } from './rest/endpoint.js';
 import { createApp } from './rest/server.js';
 import { FileConfigStore } from './stores/file-config-store.js';
 import { FileOffsetStore } from './stores/file-offset-store.js';
@@ -54,26 +51,9 @@ async function loadExternalPlugins(entries: string[], baseDir: string): Promise<
   return out;
 }
 
-/** Bundled plugins loaded only when the operator enables them (plugins.filestream.enable, or named in plugin.path). */
-const OPT_IN_PLUGINS = ['FileStreamSource', 'FileStreamSink'];
-
-function optInNames(p: AnyPlugin): string[] {
-  return [p.className, ...((p as { aliases?: string[] }).aliases ?? [])];
-}
-
-/** The bundled plugins this worker loads, and the plugin.path entries left to import. */
-function bundledPlugins(settings: WorkerSettings): { plugins: AnyPlugin[]; external: string[] } {
-  const named = new Set(settings['plugin.path']);
-  const plugins = (allPlugins as AnyPlugin[]).filter(
-    (p) => !OPT_IN_PLUGINS.includes(p.className) || settings['plugins.filestream.enable'] || optInNames(p).some((n) => named.has(n)),
-  );
-  const optIn = new Set((allPlugins as AnyPlugin[]).filter((p) => OPT_IN_PLUGINS.includes(p.className)).flatMap(optInNames));
-  return { plugins, external: settings['plugin.path'].filter((e) => !optIn.has(e)) };
-}
-
 /** A standalone worker: file stores, one herder, the REST API and the connectors folder. */
 export class StandaloneWorker {
-  private servers: Array<{ listener: Listener; server: Server }> = [];
+  private rest: RestEndpoint | undefined;
   private watcher: ConnectorDirWatcher | undefined;
   private ready = false;
 
@@ -89,23 +69,13 @@ export class StandaloneWorker {
     private readonly baseDir: string,
   ) {}
 
-  /** Port of the first listener. */
   get port(): number {
-    return (this.servers[0]?.server.address() as AddressInfo | null)?.port ?? 0;
+    return this.rest?.ports[0] ?? 0;
   }
 
   /** URL of the first listener. */
   get url(): string {
-    return this.urls[0] ?? '';
-  }
-
-  /** One URL per listener (wildcard hosts shown as 127.0.0.1). */
-  get urls(): string[] {
-    return this.servers.map(({ listener, server }) => {
-      const port = (server.address() as AddressInfo | null)?.port ?? 0;
-      const host = ['', '0.0.0.0', '::'].includes(listener.host) ? '127.0.0.1' : listener.host.includes(':') ? `[${listener.host}]` : listener.host;
-      return `${listener.protocol}://${host}:${port}`;
-    });
+    return this.rest?.urls[0] ?? '';
   }
 
   static async start(opts: StandaloneOptions): Promise<StandaloneWorker> {
@@ -114,24 +84,9 @@ export class StandaloneWorker {
     const logs = new LogManager({ level: settings['log.level'], destination: opts.logDestination });
     const log = logs.get('worker');
     const metrics = new WorkerMetrics();
-    checkSecurityOptions(settings);
+    const rest = RestEndpoint.prepare(settings, baseDir, logs.get('rest'));
     const configProviders = ConfigProviders.fromWorkerConfig(raw, opts.env ?? process.env);
-    const listeners = parseListeners(settings);
-    const auth = createAuthMiddleware(
-      {
-        credentialsFile: settings['rest.auth.credentials.file'] && resolve(baseDir, settings['rest.auth.credentials.file']),
-        tokensFile: settings['rest.auth.tokens.file'] && resolve(baseDir, settings['rest.auth.tokens.file']),
-        unauthenticatedPaths: settings['rest.auth.unauthenticated.paths'],
-      },
-      logs.get('rest'),
-    );
-    const authRequired = settings['rest.auth.required'] === 'true' || (settings['rest.auth.required'] === 'auto' && !loopbackOnly(listeners));
-    if (authRequired && !auth) {
-      throw new Error(
-        'REST authentication is required (rest.auth.required, or a listener on a non-loopback address): set rest.auth.credentials.file or rest.auth.tokens.file, or rest.auth.required=false to serve the API to anyone who can reach it',
-      );
-    }
-    const bundled = bundledPlugins(settings);
+    const bundled = selectBundledPlugins(allPlugins as AnyPlugin[], settings);
     const registry = new PluginRegistry([
       ...(opts.plugins ?? bundled.plugins),
       ...builtinConverters,
@@ -175,20 +130,12 @@ export class StandaloneWorker {
         ready: () => worker.ready,
       },
       logs.get('rest'),
-      {
-        allowedHosts: allowedHostNames(
-          listeners.map((l) => l.host),
-          settings['rest.advertised.host.name'],
-          settings['rest.allowed.host.names'],
-        ),
-        cors: { allowOrigin: settings['access.control.allow.origin'], allowMethods: settings['access.control.allow.methods'] },
-        auth,
-      },
+      rest.security,
     );
-    worker.servers = await startListeners(app, listeners, () => httpsOptions(settings, baseDir));
-    for (const [i, url] of worker.urls.entries()) {
-      const { port } = worker.servers[i]!.server.address() as AddressInfo;
-      log.info({ port, url, auth: auth ? 'on' : 'off', offsets: offsetsFile, configs: configsFile }, 'REST API listening');
+    worker.rest = rest;
+    await rest.listen(app);
+    for (const [i, url] of rest.urls.entries()) {
+      log.info({ port: rest.ports[i], url, auth: rest.authenticated ? 'on' : 'off', offsets: offsetsFile, configs: configsFile }, 'REST API listening');
     }
     await herder.start();
     for (const f of opts.connectorFiles ?? []) {
@@ -211,13 +158,7 @@ export class StandaloneWorker {
     await this.herder.stop();
     await this.offsetStore.stop();
     await this.backbone.close();
-    await Promise.all(
-      this.servers.map(({ server }) => {
-        const closed = new Promise<void>((r) => server.close(() => r()));
-        (server as Server & { closeAllConnections?: () => void }).closeAllConnections?.();
-        return closed;
-      }),
-    );
+    await this.rest?.close();
     this.logs.get('worker').info('Worker stopped');
     this.logs.flush();
   }

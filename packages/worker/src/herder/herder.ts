@@ -317,6 +317,9 @@ export class Herder {
    * implicitly (a PATCH that does not name them).
    */
   private unmask(config: Record<string, string>, existing: ConnectorRuntime | undefined, carried: Iterable<string> = []): Record<string, string> {
+    const declared = this.deps.registry.connector(config['connector.class'] ?? '')?.config.secretKeys() ?? [];
+    const missing = Object.keys(config).filter((k) => config[k] === '[hidden]' && existing?.config[k] === undefined && isSecretKey(k, declared));
+    if (missing.length > 0) throw badRequest(`"[hidden]" stands for a stored secret, and ${missing.sort().join(', ')} has none: send the value`);
     if (!existing) return config;
     const out = { ...config };
     const kept = new Set<string>();

@@ -122,6 +122,7 @@ export function createAuthMiddleware(opts: AuthOptions, logger: Logger): Request
   const realm = opts.realm ?? 'ferry';
   const challenges = [...(users.length || opts.credentialsFile ? [`Basic realm="${realm}", charset="UTF-8"`] : []), ...(opts.tokensFile ? [`Bearer realm="${realm}"`] : [])];
   const anonymous = new Set(opts.unauthenticatedPaths);
+  const dummy = users.find((u) => u.secret.startsWith('scrypt:'))?.secret;
   // Successful checks, keyed by a hash of what was presented: scrypt runs once per credential, not per request.
   const verified = new Map<string, Principal>();
 
@@ -147,6 +148,8 @@ export function createAuthMiddleware(opts: AuthOptions, logger: Logger): Request
       const password = decoded.slice(colon + 1);
       const e = users.find((u) => u.name === user);
       if (e && matches(e.secret, password)) return remember(key, { name: e.name, role: e.role });
+      // An unknown user costs as much as a wrong password: answer times do not tell which users exist.
+      if (!e && dummy) matches(dummy, password);
       return undefined;
     }
     if (scheme === 'bearer' && tokens.length && value) {
