@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { requireStack, startWorker, uniqueName, type WorkerHandle } from './harness/index.js';
+import { requireStack, startWorker, uniqueName, waitFor, type WorkerHandle } from './harness/index.js';
 
 const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..');
 const dir = mkdtempSync(join(tmpdir(), 'ferry-auth-'));
@@ -155,6 +155,18 @@ describe('REST authentication, roles and HTTPS', () => {
     assert.equal(other.headers['access-control-allow-origin'], undefined);
     const write = await call(`${w.url}/connectors`, 'POST', { origin: 'http://evil.example', auth: basic('root', 'root-pw'), body: { name: 'x', config: {} } });
     assert.equal(write.status, 403);
+  });
+
+  it('takes a rotated password without a restart', async () => {
+    const users = readFileSync(join(dir, 'users'), 'utf8');
+    writeFileSync(join(dir, 'users'), users.replace('viewer: viewer,pw,read-only', 'viewer: rotated-pw,read-only'));
+    try {
+      await waitFor(async () => (await call(`${w.url}/connectors`, 'GET', { auth: basic('viewer', 'rotated-pw') })).status === 200, { message: 'rotated password accepted' });
+      assert.equal((await call(`${w.url}/connectors`, 'GET', { auth: basic('viewer', 'viewer,pw') })).status, 401);
+      assert.equal((await call(`${w.url}/connectors`, 'GET', { auth: basic('root', 'root-pw') })).status, 200);
+    } finally {
+      writeFileSync(join(dir, 'users'), users);
+    }
   });
 
   it('refuses to listen on every interface without credentials unless told otherwise', async () => {

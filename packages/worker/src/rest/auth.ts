@@ -105,6 +105,45 @@ function load(path: string, what: string, logger: Logger): Entry[] {
   return parseCredentials(text, path);
 }
 
+/**
+ * A credentials file, read again when it changes (checked at most once a
+ * second): rotated passwords and removed users take effect without a
+ * restart. A file that no longer parses keeps the last good entries (and
+ * is logged); every cached verification is dropped on a reload.
+ */
+class CredentialsFile {
+  private entries: Entry[];
+  private mtime: number;
+  private checkedAt = Date.now();
+
+  constructor(
+    private readonly path: string,
+    private readonly what: string,
+    private readonly logger: Logger,
+    private readonly onReload: () => void,
+  ) {
+    this.entries = load(path, what, logger);
+    this.mtime = statSync(path).mtimeMs;
+  }
+
+  get(): Entry[] {
+    const now = Date.now();
+    if (now - this.checkedAt < 1000) return this.entries;
+    this.checkedAt = now;
+    try {
+      const m = statSync(this.path).mtimeMs;
+      if (m === this.mtime) return this.entries;
+      this.entries = load(this.path, this.what, this.logger);
+      this.mtime = m;
+      this.onReload();
+      this.logger.info({ file: this.path, entries: this.entries.length }, `REST ${this.what} file reloaded`);
+    } catch (err) {
+      this.logger.error({ file: this.path, err: (err as Error).message }, `REST ${this.what} file not reloaded; the previous entries stay`);
+    }
+    return this.entries;
+  }
+}
+
 /** The principal of a request, set by the middleware. */
 export function principalOf(req: Request): Principal | undefined {
   return (req as Request & { ferryPrincipal?: Principal }).ferryPrincipal;
@@ -117,14 +156,14 @@ export function principalOf(req: Request): Principal | undefined {
  */
 export function createAuthMiddleware(opts: AuthOptions, logger: Logger): RequestHandler | undefined {
   if (!opts.credentialsFile && !opts.tokensFile) return undefined;
-  const users = opts.credentialsFile ? load(opts.credentialsFile, 'credentials', logger) : [];
-  const tokens = opts.tokensFile ? load(opts.tokensFile, 'tokens', logger) : [];
-  const realm = opts.realm ?? 'ferry';
-  const challenges = [...(users.length || opts.credentialsFile ? [`Basic realm="${realm}", charset="UTF-8"`] : []), ...(opts.tokensFile ? [`Bearer realm="${realm}"`] : [])];
-  const anonymous = new Set(opts.unauthenticatedPaths);
-  const dummy = users.find((u) => u.secret.startsWith('scrypt:'))?.secret;
   // Successful checks, keyed by a hash of what was presented: scrypt runs once per credential, not per request.
   const verified = new Map<string, Principal>();
+  const forget = () => verified.clear();
+  const userFile = opts.credentialsFile ? new CredentialsFile(opts.credentialsFile, 'credentials', logger, forget) : undefined;
+  const tokenFile = opts.tokensFile ? new CredentialsFile(opts.tokensFile, 'tokens', logger, forget) : undefined;
+  const realm = opts.realm ?? 'ferry';
+  const challenges = [...(userFile ? [`Basic realm="${realm}", charset="UTF-8"`] : []), ...(tokenFile ? [`Bearer realm="${realm}"`] : [])];
+  const anonymous = new Set(opts.unauthenticatedPaths);
 
   const remember = (key: Buffer, p: Principal) => {
     if (verified.size > 1000) verified.clear();
@@ -134,6 +173,8 @@ export function createAuthMiddleware(opts: AuthOptions, logger: Logger): Request
 
   const authenticate = (header: string | undefined): Principal | undefined => {
     if (!header) return undefined;
+    const users = userFile?.get() ?? [];
+    const tokens = tokenFile?.get() ?? [];
     const sp = header.indexOf(' ');
     const scheme = (sp < 0 ? header : header.slice(0, sp)).toLowerCase();
     const value = sp < 0 ? '' : header.slice(sp + 1).trim();
@@ -149,6 +190,7 @@ export function createAuthMiddleware(opts: AuthOptions, logger: Logger): Request
       const e = users.find((u) => u.name === user);
       if (e && matches(e.secret, password)) return remember(key, { name: e.name, role: e.role });
       // An unknown user costs as much as a wrong password: answer times do not tell which users exist.
+      const dummy = users.find((u) => u.secret.startsWith('scrypt:'))?.secret;
       if (!e && dummy) matches(dummy, password);
       return undefined;
     }
