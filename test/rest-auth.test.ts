@@ -65,12 +65,15 @@ describe('REST authentication, roles and HTTPS', () => {
   let httpsUrl: string;
   let cert: Buffer;
   const TOKEN = 'ci-token-9f1b2c3d4e5f60718293a4b5c6d7e8f9';
+  const KEY_PASSPHRASE = 'tls-key-passphrase-77';
 
   before(async () => {
     await requireStack('kafka');
-    // a self-signed certificate for 127.0.0.1 made with the openssl CLI (node has no X.509 generator)
+    // a self-signed certificate for 127.0.0.1 made with the openssl CLI (node has no X.509 generator),
+    // its key encrypted with a passphrase the worker reads through a config provider
+    writeFileSync(join(dir, 'tls.properties'), `key.password=${KEY_PASSPHRASE}\n`, { mode: 0o600 });
     execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
+      'req', '-x509', '-newkey', 'rsa:2048', '-passout', `pass:${KEY_PASSPHRASE}`, '-days', '1', '-subj', '/CN=127.0.0.1',
       '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
       '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
     ], { stdio: 'pipe' });
@@ -83,6 +86,10 @@ describe('REST authentication, roles and HTTPS', () => {
       workerConfig: {
         listeners: 'http://127.0.0.1:0,https://127.0.0.1:0',
         'listeners.https.ssl.keystore.location': join(dir, 'keystore.pem'),
+        'listeners.https.ssl.key.password': `\${file:${dir}/tls.properties:key.password}`,
+        'config.providers': 'file',
+        'config.providers.file.class': 'FileConfigProvider',
+        'config.providers.file.param.allowed.paths': dir,
         'rest.auth.credentials.file': join(dir, 'users'),
         'rest.auth.tokens.file': join(dir, 'tokens'),
         'rest.auth.unauthenticated.paths': '/health',
@@ -137,7 +144,9 @@ describe('REST authentication, roles and HTTPS', () => {
     assert.ok(!w.logs().includes('root-pw') && !w.logs().includes(TOKEN), 'credentials never logged');
   });
 
-  it('serves HTTPS with the PEM keystore; clients that do not trust it fail', async () => {
+  it('serves HTTPS with the PEM keystore (its key passphrase from a config provider); clients that do not trust it fail', async () => {
+    assert.ok(readFileSync(join(dir, 'key.pem'), 'utf8').includes('ENCRYPTED'), 'the key is encrypted');
+    assert.ok(!w.logs().includes(KEY_PASSPHRASE));
     const ok = await call(`${httpsUrl}/connectors`, 'GET', { auth: basic('root', 'root-pw'), ca: cert });
     assert.equal(ok.status, 200);
     assert.equal((await call(`${httpsUrl}/connectors`, 'GET', { ca: cert })).status, 401);

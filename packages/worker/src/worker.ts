@@ -7,7 +7,6 @@ import { allPlugins } from '@ferry/connectors';
 import { createBackbone } from './backbone/create-backbone.js';
 import type { Backbone } from './backbone/backbone.js';
 import { loadWorkerConfig, type WorkerSettings } from './config/worker-config.js';
-import { ConfigProviders } from './config/config-providers.js';
 import { builtinConverters, builtinHeaderConverters } from './converters/index.js';
 import { ConnectorDirWatcher, parseConnectorFile } from './deploy/connector-files.js';
 import { Herder } from './herder/herder.js';
@@ -80,12 +79,12 @@ export class StandaloneWorker {
 
   static async start(opts: StandaloneOptions): Promise<StandaloneWorker> {
     const baseDir = opts.baseDir ?? process.cwd();
-    const { raw, settings } = loadWorkerConfig(opts.workerConfig, opts.env ?? process.env);
+    const { raw, settings, configProviders, secrets } = loadWorkerConfig(opts.workerConfig, opts.env ?? process.env);
     const logs = new LogManager({ level: settings['log.level'], destination: opts.logDestination });
+    for (const s of secrets) logs.redactor.add(s);
     const log = logs.get('worker');
     const metrics = new WorkerMetrics();
     const rest = RestEndpoint.prepare(settings, baseDir, logs.get('rest'));
-    const configProviders = ConfigProviders.fromWorkerConfig(raw, opts.env ?? process.env);
     const bundled = selectBundledPlugins(allPlugins as AnyPlugin[], settings);
     const registry = new PluginRegistry([
       ...(opts.plugins ?? bundled.plugins),

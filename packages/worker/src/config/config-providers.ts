@@ -230,6 +230,18 @@ export class ConfigProviders {
     return { config: out, secrets, references };
   }
 
+  /**
+   * Resolves the worker config itself (as Kafka Connect does: e.g. a keystore
+   * password from a file); the config.providers.* options stay as written.
+   */
+  resolveWorkerConfig(raw: Record<string, string>): Resolved {
+    const own: Record<string, string> = {};
+    const rest: Record<string, string> = {};
+    for (const [k, v] of Object.entries(raw)) (k.startsWith('config.providers') ? own : rest)[k] = v;
+    const r = this.resolve(rest);
+    return { ...r, config: { ...r.config, ...own } };
+  }
+
   /** Checks that every reference resolves, without returning any value (config/validate). */
   check(config: Record<string, string>): FieldErrors {
     try {

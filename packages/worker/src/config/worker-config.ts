@@ -1,4 +1,5 @@
 import { Config, defineConfig, normalizeConfig } from '@ferry/core';
+import { ConfigProviders } from './config-providers.js';
 import { securityOptions } from './security-config.js';
 
 /** Every worker option, declared once (docs, defaults, checks). */
@@ -79,8 +80,17 @@ export function envOverrides(env: NodeJS.ProcessEnv = process.env): Record<strin
   return out;
 }
 
-/** The worker's raw config: file values, then environment overrides on top. */
-export function loadWorkerConfig(fileConfig: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): { raw: Record<string, string>; settings: WorkerSettings } {
-  const raw = { ...normalizeConfig(fileConfig), ...envOverrides(env) };
-  return { raw, settings: WorkerConfigDef.parse(raw) };
+/**
+ * The worker's raw config: file values, then environment overrides on top,
+ * then references to the declared config providers resolved (`secrets` are
+ * the resolved values, to scrub from logs).
+ */
+export function loadWorkerConfig(
+  fileConfig: Record<string, unknown>,
+  env: NodeJS.ProcessEnv = process.env,
+): { raw: Record<string, string>; settings: WorkerSettings; configProviders: ConfigProviders; secrets: string[] } {
+  const declared = { ...normalizeConfig(fileConfig), ...envOverrides(env) };
+  const configProviders = ConfigProviders.fromWorkerConfig(declared, env);
+  const { config: raw, secrets } = configProviders.resolveWorkerConfig(declared);
+  return { raw, settings: WorkerConfigDef.parse(raw), configProviders, secrets };
 }
