@@ -19,6 +19,8 @@ FROM node:20-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production \
     CONNECT_REST_HOST_NAME=0.0.0.0 \
+    CONNECT_REST_AUTH_REQUIRED=true \
+    CONNECT_PLUGINS_FILESTREAM_ENABLE=false \
     CONNECT_OFFSET_STORAGE_FILE_FILENAME=/data/connect.offsets
 COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/packages packages

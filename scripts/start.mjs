@@ -14,7 +14,7 @@ build();
 const workerFile = process.env.FERRY_WORKER_CONFIG ?? 'configs/worker.json';
 mkdirSync(join(ROOT, 'data'), { recursive: true });
 const logFile = join(ROOT, 'data/worker.log');
-const log = createWriteStream(logFile, { flags: 'a' });
+const log = createWriteStream(logFile, { flags: 'a', mode: 0o600 });
 const port = JSON.parse(readFileSync(join(ROOT, workerFile), 'utf8'))['rest.port'] ?? 8083;
 say(`worker starting: REST http://127.0.0.1:${port}, logs in data/worker.log, connectors from configs/connectors/`);
 const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).stdout?.trim();

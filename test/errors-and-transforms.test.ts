@@ -16,7 +16,14 @@ describe('Transforms, error handling, dead-letter queues and secrets', () => {
   before(async () => {
     await requireStack('kafka');
     w = await startWorker({
-      workerConfig: { 'plugin.path': PLUGINS, 'value.converter.schemas.enable': 'false', 'key.converter': 'org.apache.kafka.connect.storage.StringConverter' },
+      workerConfig: {
+        'plugin.path': PLUGINS,
+        'value.converter.schemas.enable': 'false',
+        'key.converter': 'org.apache.kafka.connect.storage.StringConverter',
+        'config.providers': 'env',
+        'config.providers.env.class': 'org.apache.kafka.common.config.provider.EnvVarConfigProvider',
+        'config.providers.env.param.allowlist.pattern': 'FLAKY_.*',
+      },
       env: { FLAKY_SECRET: 'env-s3cr3t-value' },
     });
   });

@@ -58,6 +58,15 @@ describe('REST API (Kafka Connect wire compatibility)', () => {
     assert.equal(badState.status, 400);
   });
 
+  it('answers 415 to a body that is not application/json', async () => {
+    const r = await fetch(`${w.url}/connectors`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ name: 'plain', config: srcConfig }) });
+    assert.equal(r.status, 415);
+    assert.equal(((await r.json()) as { error_code: number }).error_code, 415);
+    const put = await fetch(`${w.url}/connectors/plain/config`, { method: 'PUT', body: JSON.stringify(srcConfig) });
+    assert.equal(put.status, 415, 'fetch sends text/plain for a string body');
+    assert.equal((await w.request('GET', '/connectors/plain')).status, 404);
+  });
+
   it('lists connectors, with expand=status and expand=info', async () => {
     const list = await w.request('GET', '/connectors');
     assert.ok(list.body.includes(src));

@@ -35,7 +35,7 @@ export interface WorkerHandle {
 }
 
 export interface StartOptions {
-  /** Extra worker options; the harness sets bootstrap.servers, rest.port 0, files under `dir`, connectors.dir. */
+  /** Extra worker options; the harness sets bootstrap.servers, rest.port 0, files under `dir`, connectors.dir, plugins.filestream.enable. */
   workerConfig?: Record<string, unknown>;
   /** Reuse a folder (to restart a worker on the same offsets/configs). */
   dir?: string;
@@ -63,6 +63,8 @@ export async function startWorker(opts: StartOptions = {}): Promise<WorkerHandle
     'connectors.dir.poll.interval.ms': 500,
     'consumer.session.timeout.ms': 8000,
     'consumer.heartbeat.interval.ms': 1000,
+    // Tests write their sink output with FileStreamSink (off by default in a worker).
+    'plugins.filestream.enable': true,
     ...opts.workerConfig,
   };
   writeFileSync(join(dir, 'worker.json'), JSON.stringify(workerConfig, null, 2));

@@ -43,7 +43,22 @@ export interface FieldOptions<T> {
   dependents?: string[];
   /** Older names accepted for this option. */
   aliases?: string[];
+  /**
+   * The option says where the connector connects (a URL, host, port,
+   * endpoint). A stored secret sent back as `"[hidden]"` is kept only when
+   * no such option changes in the same request, so a caller cannot point the
+   * connector at their own server and receive the secret.
+   * @defaultValue true for names matching {@link CONNECTION_OPTION_PATTERN}, false otherwise
+   */
+  connectionIdentifying?: boolean;
 }
+
+/**
+ * Option names treated as connection-identifying unless their declaration
+ * says otherwise: `*.url`, `*.uri`, `*.port`, anything with `host`,
+ * `endpoint`, `servers` or `address` in its name, and `connection.*`.
+ */
+export const CONNECTION_OPTION_PATTERN = /(^|\.)(urls?|uris?|port)$|host|endpoint|servers|address|^connection\./i;
 
 /** A declared option: metadata plus the zod schema that parses a raw value. */
 export interface ConfigField<T> {
@@ -195,6 +210,8 @@ export interface ConfigDef<T = Record<string, unknown>> {
   describe(): ConfigKeyInfo[];
   /** Names of password-type options (to hide in answers, logs and traces). */
   secretKeys(): string[];
+  /** Whether `name` (declared or not) identifies where the connector connects; see {@link FieldOptions.connectionIdentifying}. */
+  isConnectionOption(name: string): boolean;
   /** A definition with this one's fields plus `other`'s. */
   merge<U>(other: ConfigDef<U>): ConfigDef<T & U>;
   /** A definition with an extra cross-field check. */
@@ -259,6 +276,9 @@ function makeDef<T>(fields: FieldsShape, checks: CrossCheck<any>[]): ConfigDef<T
     },
     secretKeys(): string[] {
       return entries.filter(([, f]) => f.type === 'PASSWORD').map(([n]) => n);
+    },
+    isConnectionOption(name: string): boolean {
+      return fields[name]?.options.connectionIdentifying ?? CONNECTION_OPTION_PATTERN.test(name);
     },
     merge<U>(other: ConfigDef<U>): ConfigDef<T & U> {
       return makeDef<T & U>({ ...fields, ...other.fields }, [...checks, ...otherChecks(other)]);

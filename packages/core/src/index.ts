@@ -33,7 +33,7 @@ export type {
   ConnectorConfig,
   TaskConfig,
 } from './config.js';
-export { Config, defineConfig, normalizeConfig } from './config.js';
+export { Config, CONNECTION_OPTION_PATTERN, defineConfig, normalizeConfig } from './config.js';
 export type {
   ConnectorContext,
   SourceConnectorContext,

@@ -42,6 +42,16 @@ describe('defineConfig', () => {
     assert.deepEqual(Def.secretKeys(), ['connection.password']);
   });
 
+  it('knows which options identify the connection: by name unless declared otherwise', () => {
+    const C = defineConfig({
+      'connection.url': Config.string({ doc: 'x', optional: true }),
+      'hostname.verification': Config.bool({ doc: 'x', default: true, connectionIdentifying: false }),
+      'target.cluster': Config.string({ doc: 'x', optional: true, connectionIdentifying: true }),
+    });
+    for (const k of ['connection.url', 'connection.user', 'es.urls', 'aws.endpoint', 'db.host', 'db.port', 'bootstrap.servers', 'target.cluster']) assert.ok(C.isConnectionOption(k), k);
+    for (const k of ['hostname.verification', 'tasks.max', 'topics', 'index.prefix', 'batch.size']) assert.ok(!C.isConnectionOption(k), k);
+  });
+
   it('merges declarations, keeping both sets of checks', () => {
     const Other = defineConfig({ extra: Config.string({ doc: 'x', default: 'y' }) }).check((c) => (c.extra === 'bad' ? { extra: ['no'] } : undefined));
     const M = Def.merge(Other);

@@ -3,6 +3,7 @@ import { resolve } from "node:path";
 import { Command } from 'commander';
 import { StandaloneWorker, VERSION } from './worker.js';
 import { WorkerConfigDef } from './config/worker-config.js';
+import { hashSecret } from './rest/auth.js';
 
 /** `connect-worker standalone <worker.json> [connector.json ...]` */
 export async function main(argv: string[]): Promise<void> {
@@ -48,6 +49,16 @@ export async function main(argv: string[]): Promise<void> {
       for (const o of WorkerConfigDef.describe()) {
         process.stdout.write(`${o.name} (${o.type.toLowerCase()}, default ${o.default_value ?? 'none'})\n    ${o.documentation}\n`);
       }
+    });
+  program
+    .command('hash-password')
+    .description('Read a password on stdin and print its scrypt hash for rest.auth.credentials.file.')
+    .action(async () => {
+      const chunks: Buffer[] = [];
+      for await (const c of process.stdin) chunks.push(c as Buffer);
+      const plain = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+      if (!plain) throw new Error('No password on stdin');
+      process.stdout.write(`${hashSecret(plain)}\n`);
     });
   await program.parseAsync(argv);
 }

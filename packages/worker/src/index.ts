@@ -3,7 +3,7 @@ export { StandaloneWorker, VERSION, type StandaloneOptions } from './worker.js';
 export { Herder } from './herder/herder.js';
 export { PluginRegistry, type AnyPlugin } from './plugins/registry.js';
 export { WorkerConfigDef, loadWorkerConfig, envOverrides } from './config/worker-config.js';
-export { resolveConfig, maskConfig } from './config/config-providers.js';
+export { ConfigProviders, resolveConfig, maskConfig, restorePlaceholders } from './config/config-providers.js';
 export { JsonConverter, StringConverter, ByteArrayConverter, SimpleHeaderConverter, builtinConverters } from './converters/index.js';
 export { KafkaBackbone } from './backbone/kafka-backbone.js';
 export type { Backbone, BackboneProducer, BackboneConsumer, BackboneAdmin, OutMessage, InMessage } from './backbone/backbone.js';

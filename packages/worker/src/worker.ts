@@ -1,7 +1,5 @@
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import type { DestinationStream } from 'pino';
@@ -18,7 +16,9 @@ import { LogManager } from './logging.js';
 import { WorkerMetrics } from './metrics.js';
 import { registerLagMetric } from './lag-metric.js';
 import { PluginRegistry, type AnyPlugin } from './plugins/registry.js';
-import { createApp, listen } from './rest/server.js';
+import { selectBundledPlugins } from './plugins/opt-in.js';
+import { RestEndpoint } from './rest/endpoint.js';
+import { createApp } from './rest/server.js';
 import { FileConfigStore } from './stores/file-config-store.js';
 import { FileOffsetStore } from './stores/file-offset-store.js';
 import { MemoryStatusStore } from './stores/memory-status-store.js';
@@ -53,7 +53,7 @@ export async function loadExternalPlugins(entries: string[], baseDir: string): P
 
 /** A standalone worker: file stores, one herder, the REST API and the connectors folder. */
 export class StandaloneWorker {
-  private server: Server | undefined;
+  private rest: RestEndpoint | undefined;
   private watcher: ConnectorDirWatcher | undefined;
   private ready = false;
 
@@ -70,26 +70,30 @@ export class StandaloneWorker {
   ) {}
 
   get port(): number {
-    return (this.server?.address() as AddressInfo | null)?.port ?? 0;
+    return this.rest?.ports[0] ?? 0;
   }
 
+  /** URL of the first listener. */
   get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return this.rest?.urls[0] ?? '';
   }
 
   static async start(opts: StandaloneOptions): Promise<StandaloneWorker> {
     const baseDir = opts.baseDir ?? process.cwd();
-    const { raw, settings } = loadWorkerConfig(opts.workerConfig, opts.env ?? process.env);
+    const { raw, settings, configProviders, secrets } = loadWorkerConfig(opts.workerConfig, opts.env ?? process.env);
     const logs = new LogManager({ level: settings['log.level'], destination: opts.logDestination });
+    for (const s of secrets) logs.redactor.add(s);
     const log = logs.get('worker');
     const metrics = new WorkerMetrics();
+    const rest = RestEndpoint.prepare(settings, baseDir, logs.get('rest'));
+    const bundled = selectBundledPlugins(allPlugins as AnyPlugin[], settings);
     const registry = new PluginRegistry([
-      ...(opts.plugins ?? (allPlugins as AnyPlugin[])),
+      ...(opts.plugins ?? bundled.plugins),
       ...builtinConverters,
       ...builtinHeaderConverters,
       ...builtinTransformations,
       ...builtinPredicates,
-      ...(await loadExternalPlugins(settings['plugin.path'], baseDir)),
+      ...(await loadExternalPlugins(bundled.external, baseDir)),
     ]);
     const backbone = createBackbone(settings, raw, logs);
     const offsetsFile = resolve(baseDir, settings['offset.storage.file.filename']);
@@ -111,6 +115,7 @@ export class StandaloneWorker {
       logs,
       metrics,
       transforms: transformsFactory(registry),
+      configProviders,
     });
     const worker = new StandaloneWorker(settings, raw, logs, metrics, registry, backbone, herder, offsetStore, baseDir);
     registerLagMetric(metrics, herder, backbone);
@@ -126,9 +131,13 @@ export class StandaloneWorker {
         ready: () => worker.ready,
       },
       logs.get('rest'),
+      rest.security,
     );
-    worker.server = await listen(app, settings['rest.host.name'], settings['rest.port']);
-    log.info({ port: worker.port, offsets: offsetsFile, configs: configsFile }, 'REST API listening');
+    worker.rest = rest;
+    await rest.listen(app);
+    for (const [i, url] of rest.urls.entries()) {
+      log.info({ port: rest.ports[i], url, auth: rest.authenticated ? 'on' : 'off', offsets: offsetsFile, configs: configsFile }, 'REST API listening');
+    }
     await herder.start();
     for (const f of opts.connectorFiles ?? []) {
       const { name, config } = parseConnectorFile(await readFile(f, 'utf8'), f);
@@ -150,8 +159,7 @@ export class StandaloneWorker {
     await this.herder.stop();
     await this.offsetStore.stop();
     await this.backbone.close();
-    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
-    this.server?.closeAllConnections?.();
+    await this.rest?.close();
     this.logs.get('worker').info('Worker stopped');
     this.logs.flush();
   }

@@ -1,5 +1,7 @@
 import { Config, defineConfig, normalizeConfig } from '@ferry/core';
 import { WorkerKafkaClientConfigDef } from './kafka-client-config.js';
+import { ConfigProviders } from './config-providers.js';
+import { securityOptions } from './security-config.js';
 
 /** Every worker option, declared once (docs, defaults, checks). */
 export const WorkerConfigDef = defineConfig({
@@ -9,7 +11,7 @@ export const WorkerConfigDef = defineConfig({
     importance: 'HIGH',
   }),
   'client.id': Config.string({ doc: 'Prefix of the Kafka client ids of this worker.', default: 'ferry' }),
-  'rest.host.name': Config.string({ doc: 'Interface the REST API listens on.', default: '0.0.0.0' }),
+  'rest.host.name': Config.string({ doc: 'Interface the REST API listens on (loopback only by default; 0.0.0.0 for every interface).', default: '127.0.0.1' }),
   'rest.port': Config.int({ doc: 'Port of the REST API (0 picks a free one).', default: 8083, min: 0, max: 65535, importance: 'HIGH' }),
   'rest.advertised.host.name': Config.string({ doc: 'Host name other workers and the status API use for this worker.', optional: true }),
   'rest.advertised.port': Config.int({ doc: 'Port advertised with rest.advertised.host.name.', optional: true }),
@@ -53,6 +55,7 @@ export const WorkerConfigDef = defineConfig({
   'consumer.heartbeat.interval.ms': Config.int({ doc: 'Sink consumers: heartbeat interval (ms); well under the session timeout.', default: 3000, min: 100 }),
   'consumer.fetch.max.wait.ms': Config.int({ doc: 'Sink consumers: longest wait of a fetch for new records (ms).', default: 250, min: 0 }),
   'log.level': Config.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'] as const, { doc: 'Root log level.', default: 'INFO', ignoreCase: true }),
+  ...securityOptions,
 }).merge(WorkerKafkaClientConfigDef);
 
 export type WorkerSettings = ReturnType<typeof WorkerConfigDef.parse>;
@@ -78,8 +81,17 @@ export function envOverrides(env: NodeJS.ProcessEnv = process.env): Record<strin
   return out;
 }
 
-/** The worker's raw config: file values, then environment overrides on top. */
-export function loadWorkerConfig(fileConfig: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): { raw: Record<string, string>; settings: WorkerSettings } {
-  const raw = { ...normalizeConfig(fileConfig), ...envOverrides(env) };
-  return { raw, settings: WorkerConfigDef.parse(raw) };
+/**
+ * The worker's raw config: file values, then environment overrides on top,
+ * then references to the declared config providers resolved (`secrets` are
+ * the resolved values, to scrub from logs).
+ */
+export function loadWorkerConfig(
+  fileConfig: Record<string, unknown>,
+  env: NodeJS.ProcessEnv = process.env,
+): { raw: Record<string, string>; settings: WorkerSettings; configProviders: ConfigProviders; secrets: string[] } {
+  const declared = { ...normalizeConfig(fileConfig), ...envOverrides(env) };
+  const configProviders = ConfigProviders.fromWorkerConfig(declared, env);
+  const { config: raw, secrets } = configProviders.resolveWorkerConfig(declared);
+  return { raw, settings: WorkerConfigDef.parse(raw), configProviders, secrets };
 }

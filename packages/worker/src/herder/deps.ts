@@ -1,5 +1,6 @@
 import type { ConfigStore, FieldErrors, OffsetStore, StatusStore } from '@ferry/core';
 import type { Backbone } from '../backbone/backbone.js';
+import type { ConfigProviders } from '../config/config-providers.js';
 import type { WorkerSettings } from '../config/worker-config.js';
 import type { LogManager } from '../logging.js';
 import type { WorkerMetrics } from '../metrics.js';
@@ -25,4 +26,6 @@ export interface HerderDeps {
   logs: LogManager;
   metrics: WorkerMetrics;
   transforms: TransformsFactory;
+  /** The config providers the worker declares (none when absent). */
+  configProviders?: ConfigProviders;
 }

@@ -12,7 +12,7 @@ import {
   type TaskConfig,
   type TaskState,
 } from '@ferry/core';
-import { maskConfig, resolveConfig } from '../config/config-providers.js';
+import { ConfigProviders, isSecretKey, maskConfig, restorePlaceholders, type Reference } from '../config/config-providers.js';
 import { clientOverrideSecretKeys, clientOverrideSecretValues } from '../config/kafka-client-config.js';
 import { backoffDelay } from '../runtime/backoff.js';
 import { traceOf } from '../runtime/error-handling.js';
@@ -50,6 +50,9 @@ class ConnectorRuntime {
   readonly tasks = new Map<number, TaskSlot>();
   readonly topics = new Set<string>();
   secrets: string[] = [];
+  /** The references of the connector config resolved at its last start (to put placeholders back into task configs). */
+  references: Reference[] = [];
+  resolvedConfig: Record<string, string> = {};
   reconfigureRequested = false;
 
   constructor(
@@ -101,10 +104,19 @@ export class Herder {
   private readonly log;
   /** Notes shown in a connector's status (e.g. its config file is broken). */
   private readonly notes = new Map<string, string>();
+  private readonly providers: ConfigProviders;
 
   constructor(private readonly deps: HerderDeps) {
     this.factory = new TaskFactory(deps);
     this.log = deps.logs.get('herder');
+    this.providers = deps.configProviders ?? ConfigProviders.none();
+  }
+
+  /** Scrubs resolved secrets out of text kept for users (traces, notes). */
+  private redact(s: string): string;
+  private redact(s: string | undefined): string | undefined;
+  private redact(s: string | undefined): string | undefined {
+    return s === undefined ? undefined : this.deps.logs.redactor.redact(s);
   }
 
   get workerId(): string {
@@ -200,12 +212,12 @@ export class Herder {
 
   /** Sets (or clears) a note shown in the connector's status. */
   setNote(name: string, note: string | undefined): void {
-    if (note) this.notes.set(name, note);
+    if (note) this.notes.set(name, this.redact(note));
     else this.notes.delete(name);
   }
 
   topics(name: string): string[] {
-    return [...this.get(name).topics].sort();
+    return [...this.get(name).topics].map((t) => this.redact(t)).sort();
   }
 
   resetTopics(name: string): void {
@@ -215,7 +227,13 @@ export class Herder {
   // ------------------------------------------------------------ validation
 
   async validate(config: Record<string, string>, pluginName?: string): Promise<ConfigInfos> {
-    return validateConnectorConfig(config, { registry: this.deps.registry, transforms: this.deps.transforms, workerConfig: this.deps.workerConfig, pluginName });
+    return validateConnectorConfig(config, {
+      registry: this.deps.registry,
+      transforms: this.deps.transforms,
+      workerConfig: this.deps.workerConfig,
+      pluginName,
+      configProviders: this.providers,
+    });
   }
 
   private async validateOrThrow(config: Record<string, string>): Promise<ConnectorPlugin<any>> {
@@ -254,10 +272,10 @@ export class Herder {
   }
 
   /** Creates or replaces a connector's config. */
-  async putConfig(name: string, config: Record<string, string>): Promise<{ created: boolean; info: ConnectorInfo }> {
+  async putConfig(name: string, config: Record<string, string>, carried: Iterable<string> = []): Promise<{ created: boolean; info: ConnectorInfo }> {
     return this.ops.run(async () => {
       const existing = this.connectors.get(name);
-      const full = this.unmask({ ...config, name }, existing);
+      const full = this.unmask({ ...config, name }, existing, carried);
       const plugin = await this.validateOrThrow(full);
       if (!existing) {
         const rt = new ConnectorRuntime(name, full, 'STARTED', [], plugin);
@@ -286,14 +304,44 @@ export class Herder {
       else merged[k] = v;
     }
     if (patch.name !== undefined && patch.name !== name) throw badRequest('Connector name configuration (' + patch.name + ') doesn\'t match connector name in the URL (' + name + ')');
-    return (await this.putConfig(name, merged)).info;
+    // Secrets the patch does not name are carried over from the stored config, like "[hidden]".
+    const carried = Object.keys(merged).filter((k) => !(k in patch) && isSecretKey(k, this.secretKeys(rt)));
+    return (await this.putConfig(name, merged, carried)).info;
   }
 
-  /** "[hidden]" sent back for a secret keeps the stored value (GET-then-PUT round trips). */
-  private unmask(config: Record<string, string>, existing: ConnectorRuntime | undefined): Record<string, string> {
+  /**
+   * "[hidden]" sent back for a secret keeps the stored value (GET-then-PUT
+   * round trips), but only when no connection-identifying option (URL, host,
+   * endpoint, connection.*) and not the connector class changes in the same
+   * request: otherwise a caller could point the connector at their own
+   * server and receive the stored secret. `carried` names secrets kept
+   * implicitly (a PATCH that does not name them).
+   */
+  private unmask(config: Record<string, string>, existing: ConnectorRuntime | undefined, carried: Iterable<string> = []): Record<string, string> {
+    const declared = this.deps.registry.connector(config['connector.class'] ?? '')?.config.secretKeys() ?? [];
+    const missing = Object.keys(config).filter((k) => config[k] === '[hidden]' && existing?.config[k] === undefined && isSecretKey(k, declared));
+    if (missing.length > 0) throw badRequest(`"[hidden]" stands for a stored secret, and ${missing.sort().join(', ')} has none: send the value`);
     if (!existing) return config;
     const out = { ...config };
-    for (const [k, v] of Object.entries(out)) if (v === '[hidden]' && existing.config[k] !== undefined) out[k] = existing.config[k]!;
+    const kept = new Set<string>();
+    const secretKeys = this.secretKeys(existing);
+    for (const k of carried) if (existing.config[k] !== undefined && out[k] === existing.config[k]) kept.add(k);
+    for (const [k, v] of Object.entries(out)) {
+      if (v === '[hidden]' && existing.config[k] !== undefined && isSecretKey(k, secretKeys)) {
+        out[k] = existing.config[k]!;
+        kept.add(k);
+      }
+    }
+    if (kept.size === 0) return out;
+    const def = existing.plugin.config;
+    const changed = [...new Set([...Object.keys(out), ...Object.keys(existing.config)])]
+      .filter((k) => (k === 'connector.class' || (def.isConnectionOption(k) && !isSecretKey(k, secretKeys))) && out[k] !== existing.config[k])
+      .sort();
+    if (changed.length > 0) {
+      throw badRequest(
+        `The stored value of ${[...kept].sort().join(', ')} is kept only when the connection does not change: ${changed.join(', ')} changed in the same request. Send the secret again with the new connection settings.`,
+      );
+    }
     return out;
   }
 
@@ -472,6 +520,7 @@ export class Herder {
   }
 
   private setConnectorState(rt: ConnectorRuntime, state: ConnectorState, trace?: string): void {
+    trace = this.redact(trace);
     rt.state = state;
     rt.trace = trace;
     this.deps.metrics.setConnectorState(rt.name, state);
@@ -482,8 +531,8 @@ export class Herder {
 
   private setTaskState(rt: ConnectorRuntime, slot: TaskSlot, state: TaskState, detail: { trace?: string; message?: string }): void {
     slot.state = state;
-    if (detail.trace !== undefined || state === 'FAILED') slot.trace = detail.trace;
-    slot.message = detail.message;
+    if (detail.trace !== undefined || state === 'FAILED') slot.trace = this.redact(detail.trace);
+    slot.message = this.redact(detail.message);
     this.deps.metrics.setTaskState(rt.name, slot.id, state);
     const entry: StateEntry = { state, workerId: this.workerId };
     if (slot.trace) entry.trace = slot.trace;
@@ -493,12 +542,16 @@ export class Herder {
 
   private resolved(rt: ConnectorRuntime): ConnectorConfig {
     for (const s of rt.secrets) this.deps.logs.redactor.remove(s);
-    const { config, secrets } = resolveConfig(rt.config);
+    rt.secrets = [];
+    rt.references = [];
+    const { config, secrets, references } = this.providers.resolve(rt.config);
     const keys = new Set(this.secretKeys(rt));
     const literalSecrets = Object.entries(config)
       .filter(([k]) => keys.has(k))
       .map(([, v]) => v);
     rt.secrets = [...secrets, ...literalSecrets, ...clientOverrideSecretValues(config)];
+    rt.references = references;
+    rt.resolvedConfig = config;
     for (const s of rt.secrets) this.deps.logs.redactor.add(s);
     return config;
   }
@@ -565,8 +618,9 @@ export class Herder {
     if (rt.instance !== instance || rt.target === 'STOPPED') return;
     let configs: TaskConfig[];
     try {
-      const max = Number(rt.config['tasks.max'] ?? '1') || 1;
-      configs = (await instance.taskConfigs(max)).slice(0, max);
+      const max = Number(rt.resolvedConfig['tasks.max'] ?? rt.config['tasks.max'] ?? '1') || 1;
+      // Stored and shown with the placeholders put back: resolved values never reach connect.configs or GET .../tasks.
+      configs = (await instance.taskConfigs(max)).slice(0, max).map((c) => restorePlaceholders(c, rt.config, rt.resolvedConfig, rt.references));
     } catch (err) {
       this.setConnectorState(rt, 'FAILED', traceOf(err));
       return;
@@ -588,7 +642,13 @@ export class Herder {
     const generation = slot.generation;
     let taskConfig: TaskConfig;
     try {
-      taskConfig = resolveConfig(rt.taskConfigs[id]!).config;
+      const r = this.providers.resolve(rt.taskConfigs[id]!);
+      for (const v of r.secrets) {
+        if (rt.secrets.includes(v)) continue;
+        rt.secrets.push(v);
+        this.deps.logs.redactor.add(v);
+      }
+      taskConfig = r.config;
     } catch (err) {
       this.setTaskState(rt, slot, 'FAILED', { trace: traceOf(err) });
       return;
@@ -621,7 +681,7 @@ export class Herder {
 
   private resolvedConnectorConfig(rt: ConnectorRuntime): Record<string, string> {
     try {
-      return resolveConfig(rt.config).config;
+      return this.providers.resolve(rt.config).config;
     } catch {
       return rt.config;
     }

@@ -77,6 +77,7 @@ export class TaskFactory {
       metrics: deps.metrics,
       dlqProducer: dlq,
       admin: deps.backbone.admin(),
+      redact: (s) => deps.logs.redactor.redact(s),
       fallbackSerialize: (r) => ({
         key: r.key === null || r.key === undefined ? null : Buffer.from(safeJson(r.key)),
         value: r.value === null || r.value === undefined ? null : Buffer.from(safeJson(r.value)),

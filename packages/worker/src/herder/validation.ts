@@ -1,5 +1,5 @@
 import { ConfigError, type ConfigDef, type ConfigKeyInfo, type FieldErrors } from '@ferry/core';
-import { resolveConfig } from '../config/config-providers.js';
+import { ConfigProviders, hasReference } from '../config/config-providers.js';
 import { clientOverrideSecretKeys, validateClientOverrides } from '../config/kafka-client-config.js';
 import type { PluginRegistry } from '../plugins/registry.js';
 import { buildConverters } from '../runtime/converters.js';
@@ -25,6 +25,7 @@ export interface ValidationDeps {
   pluginName?: string;
   /** Skip the connector's own validate() (which may reach its external system): offline lint. */
   staticOnly?: boolean;
+  configProviders?: ConfigProviders;
 }
 
 /** The config definition a connector of this plugin type is validated against: common options plus the plugin's. */
@@ -52,30 +53,36 @@ export async function validateConnectorConfig(config: Record<string, string>, de
   }
   const def = connectorDefinition(plugin.config, plugin.type);
   const common = plugin.type === 'sink' ? CommonConnectorConfig.merge(SinkConnectorConfig) : CommonConnectorConfig;
-  let resolved = config;
-  try {
-    resolved = resolveConfig(config).config;
-  } catch (err) {
-    if (err instanceof ConfigError) add(err.fieldErrors);
-  }
-  const withClass = { ...resolved, 'connector.class': resolved['connector.class'] ?? cls };
+  // Nothing is resolved here: references are only checked to exist, so no
+  // answer or error can carry a resolved value. Options holding a reference
+  // are type-checked when the connector starts.
+  const refKeys = new Set(Object.keys(config).filter((k) => hasReference(config[k])));
+  const refErrors = (deps.configProviders ?? ConfigProviders.none()).check(config);
+  const addStatic = (e: FieldErrors) => {
+    const kept: FieldErrors = {};
+    for (const [k, v] of Object.entries(e)) if (!refKeys.has(k)) kept[k] = v;
+    add(kept);
+  };
+  add(refErrors);
+  const withClass = { ...config, 'connector.class': config['connector.class'] ?? cls };
   // The plugin's own checks (and its I/O checks) run even when a common option such as "name" is missing.
-  add(common.validate(withClass).errors);
+  addStatic(common.validate(withClass).errors);
   const pluginErrors = plugin.config.validate(withClass).errors;
-  add(pluginErrors);
+  addStatic(pluginErrors);
   try {
-    buildConverters(resolved, deps.workerConfig, deps.registry);
+    buildConverters(config, deps.workerConfig, deps.registry);
   } catch (err) {
-    if (err instanceof ConfigError) add(err.fieldErrors);
-    else add({ 'value.converter': [(err as Error).message] });
+    if (err instanceof ConfigError) addStatic(err.fieldErrors);
+    else if (refKeys.size === 0) add({ 'value.converter': [(err as Error).message] });
   }
-  add(deps.transforms.validate(resolved));
-  add(validateClientOverrides(resolved, deps.workerConfig));
-  if (Object.keys(pluginErrors).length === 0 && !deps.staticOnly) {
+  addStatic(deps.transforms.validate(config));
+  add(validateClientOverrides(config, deps.workerConfig));
+  // The connector's I/O checks need real values: with references they run at start instead.
+  if (Object.keys(pluginErrors).length === 0 && refKeys.size === 0 && !deps.staticOnly) {
     const instance = plugin.create();
     if (instance.validate) {
       try {
-        add(await instance.validate(resolved));
+        add(await instance.validate(config));
       } catch (err) {
         if (err instanceof ConfigError) add(err.fieldErrors);
         else add({ 'connector.class': [`Validation failed: ${(err as Error).message}`] });

@@ -4,13 +4,27 @@ import type { Logger } from '@ferry/core';
 import { errorResponse, routes, type RestContext, type RestResponse } from './handlers.js';
 import { openApiDocument } from './openapi.js';
 import { consoleRouter } from './console.js';
+import { cors, hostCheck, requireJsonBody, type CorsOptions } from './guards.js';
+
+/** What guards every request, before any route (see guards.ts and auth.ts). */
+export interface RestSecurity {
+  /** Host header names accepted; undefined disables the check. */
+  allowedHosts?: Set<string>;
+  cors?: CorsOptions;
+  /** The authentication middleware; undefined when authentication is off. */
+  auth?: express.RequestHandler;
+}
 
 /** A thin express adapter over the framework-free handlers. */
-export function createApp(ctx: RestContext, logger: Logger): express.Express {
+export function createApp(ctx: RestContext, logger: Logger, security: RestSecurity = {}): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'extended');
-  app.use(express.json({ limit: '10mb', strict: false, type: () => true }));
+  app.use(hostCheck(security.allowedHosts));
+  app.use(cors(security.cors ?? { allowOrigin: '', allowMethods: '' }));
+  if (security.auth) app.use(security.auth);
+  app.use(requireJsonBody());
+  app.use(express.json({ limit: '10mb', strict: false, type: 'application/json' }));
   const send = (res: Response, r: RestResponse) => {
     if (r.headers) for (const [k, v] of Object.entries(r.headers)) res.setHeader(k, v);
     res.status(r.status);
@@ -38,6 +52,8 @@ export function createApp(ctx: RestContext, logger: Logger): express.Express {
         send(res, r);
       } catch (err) {
         const r = errorResponse(err);
+        const body = r.body as { message?: unknown } | undefined;
+        if (body && typeof body.message === 'string') body.message = ctx.logs.redactor.redact(body.message);
         if (r.status >= 500) logger.error({ err: (err as Error)?.message, stack: (err as Error)?.stack, path: req.path }, 'REST request failed');
         send(res, r);
       }

@@ -125,6 +125,8 @@ export class ErrorReporter {
       admin?: BackboneAdmin;
       /** Serializes a source record for the DLQ when conversion failed. */
       fallbackSerialize?: (r: ConnectRecord) => { key: Buffer | null; value: Buffer | null };
+      /** The log redaction (resolved secrets scrubbed): applied to every context header. */
+      redact?: (s: string) => string;
     },
   ) {}
 
@@ -176,8 +178,9 @@ export class ErrorReporter {
     }
     if (this.settings['errors.deadletterqueue.context.headers.enable']) {
       const e = err as Error;
+      const redact = this.deps.redact ?? ((x: string) => x);
       const add = (k: string, v: string | number | undefined) => {
-        if (v !== undefined) headers!.push({ key: H + k, value: Buffer.from(String(v)) });
+        if (v !== undefined) headers!.push({ key: H + k, value: Buffer.from(redact(String(v))) });
       };
       add('topic', ctx.consumed?.topic ?? ctx.record?.topic);
       add('partition', ctx.consumed?.partition ?? (ctx.record?.kafkaPartition ?? undefined));

@@ -1,12 +1,17 @@
 import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
-/** Replaces a file's content atomically and durably (write, fsync, rename, fsync dir). */
+/**
+ * Replaces a file's content atomically and durably (write, fsync, rename,
+ * fsync dir). Files are readable by the worker's user only (0600; new
+ * folders 0700): they hold connector configs and offsets.
+ */
 export async function writeFileAtomic(path: string, data: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   const tmp = `${path}.${process.pid}.tmp`;
-  const fh = await open(tmp, 'w');
+  const fh = await open(tmp, 'w', 0o600);
   try {
+    await fh.chmod(0o600);
     await fh.writeFile(data);
     await fh.sync();
   } finally {
