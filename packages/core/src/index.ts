@@ -60,3 +60,15 @@ export type {
   StateEntry,
 } from './stores.js';
 export { abortableSleep } from './sleep.js';
+export type {
+  JsonValue,
+  JsonObject,
+  ChunkPlanItem,
+  ChunkedWorkSpec,
+  ChunkJobState,
+  ChunkJobStatus,
+  ChunkJobHandle,
+  ChunkJobs,
+  ChunkContext,
+  ChunkRunner,
+} from './chunked-work.js';

@@ -1,4 +1,5 @@
 import type { TaskConfig } from './config.js';
+import type { ChunkJobs } from './chunked-work.js';
 import type { Logger } from './logger.js';
 import type { RecordMetadata, SourceOffset, SourcePartition, SourceRecord } from './record.js';
 
@@ -19,6 +20,8 @@ export interface SourceTaskContext {
    * return (with what it has, or `[]`) soon after.
    */
   readonly signal: AbortSignal;
+  /** The runtime's job facility for bounded, chunkable work (see {@link ChunkJobs}). */
+  readonly jobs?: ChunkJobs;
 }
 
 /** A source offset that has become durable in the offset store. */

@@ -12,6 +12,7 @@ import { loadWorkerConfig, type WorkerSettings } from './config/worker-config.js
 import { builtinConverters, builtinHeaderConverters } from './converters/index.js';
 import { ConnectorDirWatcher, parseConnectorFile } from './deploy/connector-files.js';
 import { Herder } from './herder/herder.js';
+import { createJobsFacility, type JobsFacility } from './jobs/index.js';
 import { transformsFactory } from './herder/transforms-factory.js';
 import { builtinPredicates, builtinTransformations } from './transforms/index.js';
 import { LogManager } from './logging.js';
@@ -55,6 +56,7 @@ export class StandaloneWorker {
   private server: Server | undefined;
   private watcher: ConnectorDirWatcher | undefined;
   private ready = false;
+  private jobs: JobsFacility | undefined;
 
   private constructor(
     readonly settings: WorkerSettings,
@@ -97,6 +99,9 @@ export class StandaloneWorker {
     const configStore = new FileConfigStore(configsFile);
     await offsetStore.start();
     await configStore.start();
+    const transforms = transformsFactory(registry);
+    const jobs = createJobsFacility({ settings, workerConfig: raw, registry, backbone, transforms, logs, metrics });
+    await jobs.start();
     const host = settings['rest.advertised.host.name'] ?? hostname();
     const herder = new Herder({
       workerId: `${host}:${settings['rest.advertised.port'] ?? settings['rest.port']}`,
@@ -109,9 +114,11 @@ export class StandaloneWorker {
       statusStore: new MemoryStatusStore(),
       logs,
       metrics,
-      transforms: transformsFactory(registry),
+      transforms,
+      jobs,
     });
     const worker = new StandaloneWorker(settings, raw, logs, metrics, registry, backbone, herder, offsetStore, baseDir);
+    worker.jobs = jobs;
     const app = createApp(
       {
         herder,
@@ -122,6 +129,7 @@ export class StandaloneWorker {
         commit: process.env.FERRY_COMMIT ?? 'unknown',
         clusterId: () => backbone.admin().clusterId(),
         ready: () => worker.ready,
+        jobs,
       },
       logs.get('rest'),
     );
@@ -146,6 +154,7 @@ export class StandaloneWorker {
     this.ready = false;
     await this.watcher?.stop();
     await this.herder.stop();
+    await this.jobs?.close();
     await this.offsetStore.stop();
     await this.backbone.close();
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));

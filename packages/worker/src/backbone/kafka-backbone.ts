@@ -9,7 +9,9 @@ import type {
   InMessage,
   OutMessage,
   TopicSpec,
+  TransactionalProducer,
 } from './backbone.js';
+import { KafkaTransactionalProducer } from './kafka-transactions.js';
 
 /**
  * Kafka through kafkajs. kafkajs is pure JavaScript and no longer actively
@@ -119,6 +121,10 @@ export class KafkaBackbone implements Backbone {
 
   admin(): BackboneAdmin {
     return new KafkaAdmin(this);
+  }
+
+  transactional(opts: { transactionalId: string }): TransactionalProducer {
+    return new KafkaTransactionalProducer(this.kafka, () => this.adminConn(), opts.transactionalId);
   }
 
   /** @internal shared, lazily connected admin client */

@@ -25,4 +25,6 @@ export interface HerderDeps {
   logs: LogManager;
   metrics: WorkerMetrics;
   transforms: TransformsFactory;
+  /** Chunked jobs offered to source tasks. */
+  jobs?: import('../jobs/jobs-facility.js').JobsFacility;
 }

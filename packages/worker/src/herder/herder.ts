@@ -608,6 +608,8 @@ export class Herder {
         taskConfig,
         onStateChange: onState,
         onTopic: (t) => rt.topics.add(t),
+        rawConfig: rt.config,
+        rawTaskConfig: rt.taskConfigs[id],
       });
       slot.runner = runner;
       if (rt.target === 'PAUSED') runner.pause();

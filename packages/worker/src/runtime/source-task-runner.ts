@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import {
   abortableSleep,
+  type ChunkJobs,
   type CommittedOffset,
   type OffsetStore,
   type RecordMetadata,
@@ -20,6 +21,8 @@ export interface SourceRunnerDeps extends TaskRunnerDeps {
   offsetStore: OffsetStore;
   /** How often acknowledged source offsets are written to the offset store. */
   offsetFlushIntervalMs: number;
+  /** The job facility for this task's chunked work. */
+  jobs?: ((signal: AbortSignal) => ChunkJobs) | undefined;
   /** Records converted but not yet acknowledged before poll() waits (backpressure). */
   maxBufferedRecords?: number;
 }
@@ -88,6 +91,7 @@ export class SourceTaskRunner extends TaskRunnerBase {
       taskId: this.deps.taskId,
       logger: this.deps.logger,
       signal: this.abort.signal,
+      ...(this.sdeps.jobs ? { jobs: this.sdeps.jobs(this.abort.signal) } : {}),
       offsetReader: {
         async offset(partition: SourcePartition) {
           return (await offsetStore.get(connector, [partition])).get(partition) ?? null;
