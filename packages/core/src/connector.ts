@@ -49,7 +49,7 @@ export interface SourceConnector extends ConnectorBase {
    * Runs chunks of work its tasks submitted through {@link SourceTaskContext.jobs}. Called on a
    * fresh, unstarted instance on whichever worker picks a chunk up.
    */
-  createChunkRunner?(work: string): ChunkRunner;
+  createChunkRunner?(work: string): ChunkRunner | undefined;
   /**
    * Validates offsets a user wants to write through `PATCH /offsets`; throw
    * {@link ConfigError} to reject them. Without it any JSON maps are accepted.

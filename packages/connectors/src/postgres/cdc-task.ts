@@ -39,6 +39,7 @@ import {
 } from './cdc-events.js';
 import { checkWalLevel, createSlot, createSlotWithSnapshot, ensurePublication, publicationTables, slotInfo } from './cdc-setup.js';
 import { Snapshotter } from './cdc-snapshot.js';
+import { SnapshotJob } from './cdc-snapshot-job.js';
 import { formatLsn, parseLsn, ReplicationStream } from './cdc-stream.js';
 import { PgTypes } from './types.js';
 
@@ -60,7 +61,10 @@ export class PostgresCdcTask implements SourceTask {
   private db = '';
   private readonly types = new PgTypes();
   private include: Set<string> | null = null;
-  private phase: 'snapshot' | 'streaming' | 'done' = 'streaming';
+  private phase: 'snapshot' | 'jobs' | 'streaming' | 'done' = 'streaming';
+  private job?: SnapshotJob;
+  /** The record carrying the offset of a just-submitted snapshot job. */
+  private jobRecord?: SourceRecord;
   private snapshot?: Snapshotter;
   private stream?: ReplicationStream;
   private streamError?: Error;
@@ -118,6 +122,12 @@ export class PostgresCdcTask implements SourceTask {
     const info = await slotInfo(meta, slot);
     const snapOpts = this.snapOptions();
 
+    if (offset && offset.snapshot === 'jobs' && this.ctx.jobs) {
+      if (mode !== 'initial_only' && !info.exists) throw this.slotLost(slot);
+      this.job = await SnapshotJob.resume(this.ctx.jobs, offset, this.log);
+      this.phase = 'jobs';
+      return;
+    }
     if (offset && offset.snapshot === true) {
       // Killed during the snapshot: resume it after the last delivered row. The rows still to read come
       // from a newer snapshot than the slot's start; replaying the slot from its start afterwards
@@ -149,12 +159,20 @@ export class PostgresCdcTask implements SourceTask {
       this.phase = 'streaming';
       return;
     }
+    if (this.parallel()) {
+      await this.submitSnapshotJob(meta, info.exists, info.confirmedFlush);
+      return;
+    }
     if (mode === 'initial_only') {
       this.snapshot = await Snapshotter.open(await this.snapshotTables(meta), { ...snapOpts, lsn: 0n });
       this.phase = 'snapshot';
       return;
     }
     // initial, nothing delivered yet
+    if (this.parallel()) {
+      await this.submitSnapshotJob(meta, info.exists, info.confirmedFlush);
+      return;
+    }
     if (!info.exists) {
       const exported = await createSlotWithSnapshot(this.cfg, slot);
       try {
@@ -175,6 +193,86 @@ export class PostgresCdcTask implements SourceTask {
     this.phase = 'snapshot';
   }
 
+  /** Above one thread, with the runtime's job facility: the snapshot runs as a chunked job. */
+  private parallel(): boolean {
+    return this.cfg['snapshot.max.threads'] > 1 && this.ctx.jobs !== undefined;
+  }
+
+  private async submitSnapshotJob(meta: pg.Client, slotExists: boolean, confirmedFlush: bigint): Promise<void> {
+    const slot = this.cfg['slot.name'];
+    const tables = await this.snapshotTables(meta);
+    let holder: { release(): Promise<void> };
+    let snapshotName: string;
+    let lsn: bigint;
+    if (this.cfg['snapshot.mode'] !== 'initial_only' && !slotExists) {
+      // The replication connection keeps the exported snapshot importable until it is released.
+      const exported = await createSlotWithSnapshot(this.cfg, slot);
+      this.log.info({ slot, lsn: formatLsn(exported.consistentPoint) }, 'Created replication slot; parallel snapshot follows');
+      holder = exported;
+      snapshotName = exported.snapshotName;
+      lsn = exported.consistentPoint;
+    } else {
+      const c = await connect(this.cfg);
+      try {
+        await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+        snapshotName = (await c.query('SELECT pg_catalog.pg_export_snapshot() AS s')).rows[0].s;
+      } catch (err) {
+        await closeQuietly(c);
+        throw err;
+      }
+      holder = { release: () => closeQuietly(c) };
+      lsn = this.cfg['snapshot.mode'] === 'initial_only' ? 0n : confirmedFlush;
+    }
+    this.job = await SnapshotJob.submit(this.ctx.jobs!, this.cfg, tables, { lsn, snapshotName, holder, log: this.log });
+    this.jobRecord = this.offsetRecord(this.job.offset);
+    this.phase = 'jobs';
+  }
+
+  /** A heartbeat record: how an offset change without a row reaches the offset store. */
+  private offsetRecord(offset: SourceOffset): SourceRecord {
+    const prefix = this.cfg['topic.prefix'];
+    return {
+      sourcePartition: this.partition,
+      sourceOffset: offset,
+      topic: `${this.cfg['heartbeat.topics.prefix']}.${prefix}`,
+      keySchema: HEARTBEAT_KEY_SCHEMA,
+      key: { serverName: prefix },
+      valueSchema: HEARTBEAT_VALUE_SCHEMA,
+      value: { ts_ms: Date.now() },
+      timestamp: Date.now(),
+    };
+  }
+
+  private async pollJob(): Promise<SourceRecord[]> {
+    if (this.jobRecord) {
+      const r = this.jobRecord;
+      this.jobRecord = undefined;
+      return [r];
+    }
+    const job = this.job!;
+    const state = await job.check();
+    if (state === 'running') {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(done, Math.min(this.cfg['poll.interval.ms'], 500));
+        const signal = this.ctx.signal;
+        function done() {
+          clearTimeout(t);
+          signal.removeEventListener('abort', done);
+          resolve();
+        }
+        signal.addEventListener('abort', done, { once: true });
+      });
+      return [];
+    }
+    if (state === 'cancelled') this.log.warn('The snapshot job was cancelled: rows it had not copied are missing; streaming starts');
+    else this.log.info('Parallel snapshot complete');
+    this.job = undefined;
+    this.resume = { lsn: job.lsn, event: -1 };
+    this.lastOffsetLsn = job.lsn;
+    this.phase = this.cfg['snapshot.mode'] === 'initial_only' ? 'done' : 'streaming';
+    return [this.offsetRecord({ lsn: Number(job.lsn), txId: job.txId, event: -1 })];
+  }
+
   private slotLost(slot: string): Error {
     return new ConnectError(
       `Replication slot ${slot} does not exist but offsets of ${this.cfg['topic.prefix']} refer to it: changes may have been lost. ` +
@@ -185,6 +283,7 @@ export class PostgresCdcTask implements SourceTask {
   async poll(): Promise<SourceRecord[]> {
     if (this.ctx.signal.aborted) return [];
     if (this.phase === 'snapshot') return this.pollSnapshot();
+    if (this.phase === 'jobs') return this.pollJob();
     if (this.phase === 'done') {
       await new Promise((r) => setTimeout(r, Math.min(this.cfg['poll.interval.ms'], 1000)));
       return [];
@@ -488,12 +587,15 @@ export class PostgresCdcTask implements SourceTask {
     for (const c of committed) {
       if (c.partition.server !== this.partition.server) continue;
       const o = c.offset;
-      if (!o || o.snapshot === true || o.lsn === undefined || o.lsn === null) continue;
+      if (!o || o.snapshot === true || o.snapshot === 'jobs' || o.lsn === undefined || o.lsn === null) continue;
       this.stream?.confirm(BigInt(Number(o.lsn)));
     }
   }
 
   async stop(): Promise<void> {
+    const j = this.job;
+    this.job = undefined;
+    await j?.release();
     const s = this.stream;
     this.stream = undefined;
     await s?.stop();
