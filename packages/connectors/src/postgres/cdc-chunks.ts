@@ -13,7 +13,7 @@
  */
 import type { Readable } from 'node:stream';
 import type pg from 'pg';
-import { from as copyTo } from 'pg-copy-streams';
+import { to as copyTo } from 'pg-copy-streams';
 import type { ChunkContext, ChunkPlanItem, ChunkRunner, JsonObject, Logger, SourceRecord } from '@ferry/core';
 import { closeQuietly, connect, mapQueryError, qi, qualified, tableKey, type ConnectionOptions, type TableName } from './connection.js';
 import { describeTable, type TableInfo } from './catalog.js';

@@ -107,6 +107,7 @@ export class ChunkExecutor {
         return marker.rows;
       }
       if (marker.position) log.info({ position: marker.position, rows: marker.rows, attempt: opts.attempt }, 'Resuming chunk');
+      else log.info({ attempt: opts.attempt }, 'Running chunk');
       let rows = marker.rows;
       let position = marker.position;
       const commit = async (messages: OutMessage[], m: Marker) => {

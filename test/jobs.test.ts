@@ -1,0 +1,160 @@
+/**
+ * Chunked jobs end to end: a 1,000,000-row table snapshotted by
+ * PostgresCdcSource in 3 chunks run as BullMQ jobs by 2 worker processes,
+ * one of them killed with SIGKILL mid-snapshot (its chunks are taken over by
+ * the other); the topic must hold every row exactly once (read_committed).
+ * And the same without Redis: chunks in the task, the worker killed and
+ * restarted.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Kafka, logLevel } from 'kafkajs';
+import pg from 'pg';
+import { BOOTSTRAP, requireStack, startWorker, uniqueName, waitFor, type WorkerHandle } from './harness/index.js';
+
+const PG_URL = process.env.FERRY_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const REDIS_URL = process.env.FERRY_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+let db: pg.Client;
+const cleanup: Array<() => Promise<unknown>> = [];
+
+/**
+ * Reads a topic from the start (read_committed) until `expected` records
+ * arrived and nothing more came for `settleMs`; returns how many records
+ * there were and how many distinct ids (the key's `id`).
+ */
+async function countIds(topic: string, expected: number, opts: { timeoutMs: number; settleMs: number }): Promise<{ records: number; distinct: number }> {
+  const kafka = new Kafka({ clientId: 'ferry-test-count', brokers: [BOOTSTRAP], logLevel: logLevel.NOTHING });
+  const consumer = kafka.consumer({ groupId: uniqueName('count'), maxWaitTimeInMs: 200, readUncommitted: false, maxBytesPerPartition: 8 * 1024 * 1024 });
+  const seen = new Uint8Array(expected + 1);
+  let records = 0;
+  let distinct = 0;
+  let last = Date.now();
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      eachBatch: async ({ batch }) => {
+        for (const m of batch.messages) {
+          records++;
+          const id = Number(JSON.parse(m.key!.toString()).id);
+          if (id >= 0 && id <= expected && seen[id] === 0) {
+            seen[id] = 1;
+            distinct++;
+          }
+        }
+        last = Date.now();
+      },
+    });
+    await waitFor(() => records >= expected && Date.now() - last >= opts.settleMs, {
+      timeoutMs: opts.timeoutMs,
+      intervalMs: 250,
+      message: `${expected} records in ${topic} (have ${records})`,
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return { records, distinct };
+}
+
+async function makeTable(table: string, rows: number): Promise<void> {
+  await db.query(`CREATE TABLE ${table} (id int8 PRIMARY KEY, v text, n int4, at timestamptz)`);
+  await db.query(`INSERT INTO ${table} SELECT g, md5(g::text), g % 1000, '2026-01-01'::timestamptz + g * interval '1 second' FROM generate_series(1, ${rows}) g`);
+  await db.query(`ANALYZE ${table}`);
+  cleanup.push(() => db.query(`DROP TABLE IF EXISTS ${table}`));
+}
+
+function cdcConfig(tag: string, table: string, extra: Record<string, string> = {}) {
+  const slot = tag.replace(/-/g, '_');
+  cleanup.push(async () => {
+    await db.query(`SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1 AND NOT active`, [slot]).catch(() => undefined);
+    await db.query(`DROP PUBLICATION IF EXISTS ${slot}_pub`).catch(() => undefined);
+  });
+  return {
+    name: `${tag}-cdc`,
+    config: {
+      'connector.class': 'PostgresCdcSource',
+      'connection.url': PG_URL,
+      'topic.prefix': tag,
+      'slot.name': slot,
+      'publication.name': `${slot}_pub`,
+      'publication.autocreate.mode': 'filtered',
+      'table.include.list': table,
+      'snapshot.max.threads': '3',
+      'snapshot.fetch.size': '5000',
+      'key.converter.schemas.enable': 'false',
+      'value.converter.schemas.enable': 'false',
+      'heartbeat.interval.ms': '1000',
+      ...extra,
+    },
+  };
+}
+
+async function jobsOf(w: WorkerHandle, connector: string): Promise<any[]> {
+  const r = await w.request('GET', `/connectors/${connector}/jobs`);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  return r.body;
+}
+
+describe('chunked jobs', () => {
+  before(async () => {
+    await requireStack('kafka', 'postgres', 'redis');
+    db = new pg.Client({ connectionString: PG_URL });
+    await db.connect();
+  });
+
+  after(async () => {
+    for (const c of cleanup.reverse()) await c().catch(() => undefined);
+    await db.end();
+  });
+
+  it('snapshots 1,000,000 rows in 3 chunks on 2 workers, one killed mid-snapshot, each row exactly once', { timeout: 600000 }, async () => {
+    const tag = uniqueName('jobs');
+    const table = tag.replace(/-/g, '_');
+    const t0 = Date.now();
+    const at = () => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
+    await makeTable(table, 1_000_000);
+    console.log(`${at()}: table of 1,000,000 rows ready`);
+    const jobsConfig = {
+      'jobs.redis.url': REDIS_URL,
+      'jobs.queue.name': `q-${tag}`,
+      'jobs.lock.duration.ms': 4000,
+      'jobs.backoff.ms': 200,
+      'offset.flush.interval.ms': 500,
+    };
+    // B only processes chunks; A runs the connector and processes chunks too.
+    let b: WorkerHandle | undefined = await startWorker({ workerConfig: { ...jobsConfig, 'jobs.concurrency': 2 } });
+    const cdc = cdcConfig(tag, table);
+    const a = await startWorker({ workerConfig: { ...jobsConfig, 'jobs.concurrency': 1 }, connectors: [cdc] });
+    try {
+      await waitFor(async () => (await jobsOf(a, cdc.name)).length === 1, { timeoutMs: 60000, message: 'the snapshot job' });
+      // Kill B once it has delivered some pages of a chunk, well before the end.
+      await waitFor(async () => {
+        const [job] = await jobsOf(a, cdc.name);
+        return job.rows >= 150000 && b!.logs().includes('Running chunk');
+      }, { timeoutMs: 180000, intervalMs: 100, message: 'rows flowing' });
+      const [before] = await jobsOf(a, cdc.name);
+      assert.notEqual(before.state, 'completed', 'the snapshot ended before the kill: nothing was tested');
+      await b.kill();
+      b = undefined;
+      console.log(`${at()}: worker B killed with ${before.rows} rows delivered, ${before.chunks.done}/3 chunks done`);
+      const job = await waitFor(async () => {
+        const [j] = await jobsOf(a, cdc.name);
+        if (j.state === 'failed') throw new Error(`job failed: ${j.error}`);
+        return j.state === 'completed' ? j : null;
+      }, { timeoutMs: 300000, intervalMs: 500, message: 'the snapshot job to complete' });
+      console.log(`${at()}: job complete: ${JSON.stringify(job)}`);
+      assert.match(a.logs(), /Resuming chunk/, 'a chunk of the killed worker was resumed on the other one');
+      const { records, distinct } = await countIds(`${tag}.public.${table}`, 1_000_000, { timeoutMs: 300000, settleMs: 3000 });
+      console.log(`${at()}: topic read: ${records} records, ${distinct} distinct ids`);
+      assert.equal(distinct, 1_000_000);
+      assert.equal(records, 1_000_000);
+      const metrics = await a.request('GET', '/metrics');
+      assert.match(String(metrics.body ?? ''), /ferry_job_rows_total\{connector="[^"]+"\} \d+/);
+      await waitFor(async () => (await a.request('GET', `/connectors/${cdc.name}/status`)).body.tasks?.[0]?.state === 'RUNNING', { message: 'the task streaming' });
+    } finally {
+      await b?.stop();
+      await a.request('DELETE', `/connectors/${cdc.name}`);
+      await a.stop();
+    }
+  });
+});
