@@ -8,9 +8,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { Queue } from 'bullmq';
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
-import { BOOTSTRAP, requireStack, startWorker, uniqueName, waitFor, type WorkerHandle } from './harness/index.js';
+import { BOOTSTRAP, committedTotal, createTopic, produce, requireStack, startWorker, uniqueName, waitFor, type WorkerHandle } from './harness/index.js';
 
 const PG_URL = process.env.FERRY_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = process.env.FERRY_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -155,6 +156,59 @@ describe('chunked jobs', () => {
       await b?.stop();
       await a.request('DELETE', `/connectors/${cdc.name}`);
       await a.stop();
+    }
+  });
+
+  it('BullMqSink: N records become N jobs; a replay after kill -9 adds none', { timeout: 180000 }, async () => {
+    const tag = uniqueName('bmq');
+    const topic = `${tag}-in`;
+    const queueName = `${tag}-queue`;
+    const N = 3000;
+    await createTopic(topic, 3);
+    await produce(topic, Array.from({ length: N }, (_, i) => ({ key: `k${i}`, value: JSON.stringify({ id: i, kind: i % 2 ? 'odd' : 'even' }) })));
+    const queue = new Queue(queueName, { connection: { url: REDIS_URL, maxRetriesPerRequest: null } });
+    cleanup.push(async () => {
+      await queue.obliterate({ force: true }).catch(() => undefined);
+      await queue.close();
+    });
+    const total = async () => {
+      const c = await queue.getJobCounts('waiting', 'active', 'completed', 'failed', 'delayed', 'prioritized', 'paused');
+      return Object.values(c).reduce((a, b) => a + b, 0);
+    };
+    const sink = {
+      name: `${tag}-sink`,
+      config: {
+        'connector.class': 'BullMqSink',
+        topics: topic,
+        'tasks.max': '2',
+        'redis.url': REDIS_URL,
+        'queue.name': queueName,
+        'job.name.field': 'kind',
+        'job.attempts': '3',
+        'key.converter': 'StringConverter',
+        'value.converter.schemas.enable': 'false',
+      },
+    };
+    // Offsets are committed rarely: the kill comes before any commit, so the restart replays every record.
+    let w: WorkerHandle | undefined = await startWorker({ workerConfig: { 'offset.flush.interval.ms': 600000 }, connectors: [sink] });
+    try {
+      await waitFor(async () => (await total()) >= N, { timeoutMs: 60000, message: `${N} jobs` });
+      assert.equal(await committedTotal(`connect-${sink.name}`, topic), 0, 'no offsets committed before the kill');
+      await w.kill();
+      w = await startWorker({ dir: w.dir, workerConfig: { 'offset.flush.interval.ms': 500 } });
+      // Every record consumed again (the group's offsets reach the end), and still N jobs.
+      await waitFor(async () => (await committedTotal(`connect-${sink.name}`, topic)) >= N, { timeoutMs: 90000, message: 'the replay to be committed' });
+      assert.equal(await total(), N);
+      const job = (await queue.getJob(`${topic}-0-0`)) ?? (await queue.getJob(`${topic}-1-0`)) ?? (await queue.getJob(`${topic}-2-0`));
+      assert.ok(job, 'job ids are <topic>-<partition>-<offset>');
+      assert.ok(job.name === 'odd' || job.name === 'even', `job name from the value field: ${job.name}`);
+      assert.equal(typeof job.data.id, 'number');
+      assert.equal(job.opts.attempts, 3);
+      // New records after the replay still become jobs.
+      await produce(topic, [{ key: 'extra', value: JSON.stringify({ id: N, kind: 'even' }) }]);
+      await waitFor(async () => (await total()) === N + 1, { timeoutMs: 30000, message: 'the new record as a job' });
+    } finally {
+      await w?.stop();
     }
   });
 });
