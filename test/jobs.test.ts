@@ -211,4 +211,38 @@ describe('chunked jobs', () => {
       await w?.stop();
     }
   });
+
+  it('without Redis: the chunks run in the task; kill -9 and restart resumes them, each row exactly once', { timeout: 300000 }, async () => {
+    const tag = uniqueName('jobl');
+    const table = tag.replace(/-/g, '_');
+    const ROWS = 200_000;
+    await makeTable(table, ROWS);
+    const cdc = cdcConfig(tag, table, { 'snapshot.fetch.size': '2000', 'snapshot.read.method': 'cursor' });
+    const workerConfig = { 'offset.flush.interval.ms': 300 };
+    let w: WorkerHandle | undefined = await startWorker({ workerConfig, connectors: [cdc] });
+    try {
+      const [job] = await waitFor(async () => {
+        const jobs = await jobsOf(w!, cdc.name);
+        return jobs.length === 1 && jobs[0].rows >= 30000 ? jobs : null;
+      }, { timeoutMs: 120000, intervalMs: 100, message: 'rows flowing' });
+      assert.notEqual(job.state, 'completed', 'the snapshot ended before the kill: nothing was tested');
+      assert.equal(job.chunks.total, 3);
+      const missing = await w.request('POST', `/connectors/${cdc.name}/jobs/no-such-job/cancel`);
+      assert.equal(missing.status, 404);
+      await w.kill();
+      w = await startWorker({ dir: w.dir, workerConfig });
+      await waitFor(async () => {
+        const [j] = await jobsOf(w!, cdc.name);
+        if (j?.state === 'failed') throw new Error(`job failed: ${j.error}`);
+        return j?.state === 'completed';
+      }, { timeoutMs: 180000, intervalMs: 500, message: 'the resumed snapshot to complete' });
+      assert.match(w.logs(), /Resuming chunk/);
+      const { records, distinct } = await countIds(`${tag}.public.${table}`, ROWS, { timeoutMs: 120000, settleMs: 3000 });
+      assert.equal(distinct, ROWS);
+      assert.equal(records, ROWS);
+    } finally {
+      await w?.request('DELETE', `/connectors/${cdc.name}`);
+      await w?.stop();
+    }
+  });
 });

@@ -29,7 +29,9 @@ export class SnapshotJob {
   ): Promise<SnapshotJob> {
     try {
       const { items, txId } = await planSnapshot(cfg, tables, { snapshotName: o.snapshotName, threads: cfg['snapshot.max.threads'], lsn: o.lsn, txId: null });
-      const key = `snapshot-${cfg['slot.name']}-${o.lsn.toString(16)}-${Date.now().toString(36)}`;
+      // Keyed by the slot's consistent point: a task restarted before it stored the job's offset finds the same job
+      // (and its chunks' progress). Without a slot (initial_only) every start is a new snapshot.
+      const key = o.lsn > 0n ? `snapshot-${cfg['slot.name']}-${o.lsn.toString(16)}` : `snapshot-${cfg['slot.name']}-${Date.now().toString(36)}`;
       const handle = await jobs.submit({ work: 'snapshot', key, chunks: items });
       o.log.info({ job: handle.id, chunks: items.length, distributed: jobs.distributed }, 'Snapshot submitted as chunked job');
       const offset: SourceOffset = { snapshot: 'jobs', job: key, lsn: Number(o.lsn), txId, plan: items as unknown as JsonObject[] };

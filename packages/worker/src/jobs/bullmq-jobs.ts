@@ -142,7 +142,13 @@ export class BullMqJobs implements JobsFacility {
       submit: async (work: ChunkedWorkSpec): Promise<ChunkJobHandle> => {
         const id = safeId(work.key);
         let meta = await this.meta(spec.connector, id);
-        if (!meta) {
+        if (meta) {
+          // Resubmitted (the task restarted): chunks that ran out of attempts get another round.
+          for (let i = 0; i < meta.total; i++) {
+            const job = await this.queue.getJob(this.chunkId(spec.connector, id, i));
+            if (job && (await job.getState()) === 'failed') await job.retry('failed').catch(() => undefined);
+          }
+        } else {
           meta = {
             id,
             work: work.work,

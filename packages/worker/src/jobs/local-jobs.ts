@@ -75,7 +75,12 @@ export class LocalJobs implements JobsFacility {
     for (let i = 0; i < job.spec.chunks.length && !signal.aborted; i++) {
       const c = job.chunks[i]!;
       for (let attempt = 1; !signal.aborted; attempt++) {
-        while (job.flag === 'paused' && !signal.aborted) await new Promise<void>((r) => (job.resumed = r));
+        while (job.flag === 'paused' && !signal.aborted) {
+          await new Promise<void>((r) => {
+            job.resumed = r;
+            signal.addEventListener('abort', () => r(), { once: true });
+          });
+        }
         c.state = 'running';
         c.startedAt ??= Date.now();
         this.opts.metrics.jobChunksActive.inc(labels);
