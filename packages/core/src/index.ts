@@ -45,7 +45,7 @@ export type {
   SinkConnectorPlugin,
   ConnectorPlugin,
 } from './connector.js';
-export type { SourceTask, SourceTaskContext, OffsetStorageReader, CommittedOffset } from './source-task.js';
+export type { SourceTask, SourceTaskContext, SourceSignal, OffsetStorageReader, CommittedOffset } from './source-task.js';
 export type { SinkTask, SinkTaskContext, ErrantRecordReporter } from './sink-task.js';
 export type { Converter, HeaderConverter, ConverterPlugin, HeaderConverterPlugin } from './converter.js';
 export type { Transformation, Predicate, TransformationPlugin, PredicatePlugin } from './transform.js';

@@ -66,6 +66,18 @@ export const PostgresCdcConfig = defineConfig({
     default: 'cursor',
     group: 'Snapshot',
   }),
+  'signal.data.collection': Config.string({
+    doc:
+      'Signal table (`schema.table` with columns `id` text primary key, `type` text, `data` text, as Debezium\'s): rows inserted with type `execute-snapshot` and data `{"data-collections": ["schema.table"], "type": "incremental"}` start an incremental snapshot of those tables while streaming continues; `stop-snapshot` stops it. The connector writes its snapshot watermarks there too, and adds it to a filtered publication. Needed for ad hoc snapshots (also POST /connectors/<name>/snapshots).',
+    optional: true,
+    group: 'Snapshot',
+  }),
+  'incremental.snapshot.chunk.size': Config.int({
+    doc: 'Rows read per chunk (one watermark window) of an incremental snapshot; held in memory until the window closes.',
+    default: 1024,
+    min: 1,
+    group: 'Snapshot',
+  }),
   'heartbeat.interval.ms': Config.int({
     doc:
       'How often, when no change flows, a heartbeat record goes to `__debezium-heartbeat.<topic.prefix>` carrying the server\'s current WAL position, so the slot advances and an idle slot does not pin WAL. 0 disables.',

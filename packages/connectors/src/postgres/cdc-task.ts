@@ -14,17 +14,19 @@
 import type pg from 'pg';
 import type { Pgoutput } from 'pg-logical-replication';
 import {
+  ConfigError,
   ConnectError,
   NotConnectedError,
   type Logger,
   type CommittedOffset,
   type SourceOffset,
   type SourceRecord,
+  type SourceSignal,
   type SourceTask,
   type SourceTaskContext,
   type TaskConfig,
 } from '@ferry/core';
-import { closeQuietly, connect, mapQueryError, parseTableName, tableKey, type TableName } from './connection.js';
+import { closeQuietly, connect, mapQueryError, parseTableName, qualified, tableKey, type TableName } from './connection.js';
 import { describeTable } from './catalog.js';
 import { PostgresCdcConfig, type PostgresCdcOptions } from './cdc-config.js';
 import {
@@ -40,6 +42,7 @@ import {
 import { checkWalLevel, createSlot, createSlotWithSnapshot, ensurePublication, publicationTables, slotInfo } from './cdc-setup.js';
 import { Snapshotter } from './cdc-snapshot.js';
 import { SnapshotJob } from './cdc-snapshot-job.js';
+import { IncrementalSnapshot } from './cdc-incremental.js';
 import { formatLsn, parseLsn, ReplicationStream } from './cdc-stream.js';
 import { PgTypes } from './types.js';
 
@@ -63,6 +66,9 @@ export class PostgresCdcTask implements SourceTask {
   private include: Set<string> | null = null;
   private phase: 'snapshot' | 'jobs' | 'streaming' | 'done' = 'streaming';
   private job?: SnapshotJob;
+  private incr?: IncrementalSnapshot;
+  private signalTable: TableName | null = null;
+  private readonly signalOids = new Set<number>();
   /** The record carrying the offset of a just-submitted snapshot job. */
   private jobRecord?: SourceRecord;
   private snapshot?: Snapshotter;
@@ -91,6 +97,18 @@ export class PostgresCdcTask implements SourceTask {
     this.partition = { server: this.cfg['topic.prefix'] };
     const list = this.cfg['table.include.list'];
     this.include = list?.length ? new Set(list.map((t) => tableKey(parseTableName(t)))) : null;
+    const signal = this.cfg['signal.data.collection'];
+    this.signalTable = signal ? parseTableName(signal) : null;
+    if (this.signalTable) {
+      this.incr = new IncrementalSnapshot({
+        prefix: this.cfg['topic.prefix'],
+        db: () => this.db,
+        signalTable: this.signalTable,
+        chunkSize: this.cfg['incremental.snapshot.chunk.size'],
+        types: this.types,
+        log: this.log,
+      });
+    }
     const meta = await connect(this.cfg);
     this.meta = meta;
     try {
@@ -118,7 +136,7 @@ export class PostgresCdcTask implements SourceTask {
     const slot = this.cfg['slot.name'];
     const mode = this.cfg['snapshot.mode'];
     const offset = await this.ctx.offsetReader.offset(this.partition);
-    if (mode !== 'initial_only') await ensurePublication(meta, this.cfg, this.includedTables());
+    if (mode !== 'initial_only') await ensurePublication(meta, this.cfg, this.signalTable ? [...this.includedTables(), this.signalTable] : this.includedTables());
     const info = await slotInfo(meta, slot);
     const snapOpts = this.snapOptions();
 
@@ -151,6 +169,7 @@ export class PostgresCdcTask implements SourceTask {
       if (!info.exists) throw this.slotLost(slot);
       this.resume = { lsn: BigInt(Number(offset.lsn ?? 0)), event: Number(offset.event ?? -1) };
       this.lastOffsetLsn = this.resume.lsn;
+      this.incr?.restore(offset.incremental);
       this.phase = 'streaming';
       return;
     }
@@ -379,6 +398,13 @@ export class PostgresCdcTask implements SourceTask {
 
   private async pollStream(): Promise<SourceRecord[]> {
     await this.ensureStream();
+    if (this.incr?.active) {
+      try {
+        await this.incr.maybeOpenWindow(await this.metaClient());
+      } catch (err) {
+        throw mapQueryError(err, 'Incremental snapshot');
+      }
+    }
     const out: SourceRecord[] = [];
     const max = this.cfg['max.batch.size'];
     const deadline = Date.now() + this.cfg['poll.interval.ms'];
@@ -434,10 +460,13 @@ export class PostgresCdcTask implements SourceTask {
   private emit(out: SourceRecord[], shape: TableShape, key: unknown, value: Record<string, unknown> | null, ts: number): void {
     const txn = this.txn!;
     const index = txn.index++;
+    this.incr?.onChange(shape.topic, key);
     if (this.skip(txn.commitLsn, index)) return;
     this.resume = { lsn: txn.commitLsn, event: index };
     this.lastOffsetLsn = txn.commitLsn;
     const offset: SourceOffset = { lsn: Number(txn.commitLsn), txId: txn.xid, event: index };
+    const incremental = this.incr?.context();
+    if (incremental) offset.incremental = incremental;
     out.push({
       sourcePartition: this.partition,
       sourceOffset: offset,
@@ -465,6 +494,9 @@ export class PostgresCdcTask implements SourceTask {
         await this.relationShape(msg);
         return;
       case 'insert':
+        if (this.txn && this.signalOids.has(msg.relation.relationOid)) this.signalEvent(msg.new as Record<string, string | null>, out);
+        else if (this.txn) this.changeEvent(msg, out);
+        return;
       case 'update':
       case 'delete':
       case 'truncate':
@@ -478,6 +510,11 @@ export class PostgresCdcTask implements SourceTask {
 
   private async relationShape(rel: Pgoutput.MessageRelation): Promise<void> {
     const name = { schema: rel.schema, table: rel.name };
+    if (this.signalTable && tableKey(name) === tableKey(this.signalTable)) {
+      this.signalOids.add(rel.relationOid);
+      this.relations.set(rel.relationOid, null);
+      return;
+    }
     if (this.include && !this.include.has(tableKey(name))) {
       this.relations.set(rel.relationOid, null);
       return;
@@ -553,6 +590,30 @@ export class PostgresCdcTask implements SourceTask {
     this.emit(out, shape, newKey, envelope(shape, 'u', before, after, this.source()), ts);
   }
 
+  /** A row inserted into the signal table; it takes an event index so a replayed signal is skipped like a record. */
+  private signalEvent(row: Record<string, string | null>, out: SourceRecord[]): void {
+    const txn = this.txn!;
+    const index = txn.index++;
+    if (!this.incr || this.skip(txn.commitLsn, index)) return;
+    const closed = this.incr.onSignal({ id: String(row.id ?? ''), type: String(row.type ?? ''), data: row.data ?? null });
+    if (!closed) return;
+    // The context moves on with the chunk's last row: a crash before it re-reads the chunk (never skips it).
+    if (closed.rows.length === 0) this.incr.advance(closed.next);
+    closed.rows.forEach((r, i) => {
+      if (i === closed.rows.length - 1) this.incr!.advance(closed.next);
+      this.emit(out, r.shape, r.key, r.value, txn.tsMs);
+    });
+  }
+
+  async handleSignal(s: SourceSignal): Promise<void> {
+    if (s.type !== 'execute-snapshot' && s.type !== 'stop-snapshot') throw new ConfigError({ type: [`Unknown signal ${s.type}`] });
+    const table = IncrementalSnapshot.validate(this.signalTable);
+    const tables = ((s.data['data-collections'] as string[] | undefined) ?? []).map((t) => tableKey(parseTableName(t)));
+    const meta = await this.metaClient();
+    if (s.type === 'execute-snapshot') await IncrementalSnapshot.requestSnapshot(meta, table, tables);
+    else await meta.query(`INSERT INTO ${qualified(table)} (id, type, data) VALUES ($1, 'stop-snapshot', $2)`, [`ferry-stop-${Date.now().toString(36)}`, JSON.stringify({ 'data-collections': tables, type: 'incremental' })]);
+  }
+
   private async maybeHeartbeat(out: SourceRecord[]): Promise<void> {
     const interval = this.cfg['heartbeat.interval.ms'];
     if (interval <= 0 || Date.now() - this.lastHeartbeat < interval) return;
@@ -573,7 +634,7 @@ export class PostgresCdcTask implements SourceTask {
     const prefix = this.cfg['topic.prefix'];
     out.push({
       sourcePartition: this.partition,
-      sourceOffset: { lsn: Number(this.safeLsn), txId: null, event: -1 },
+      sourceOffset: { lsn: Number(this.safeLsn), txId: null, event: -1, ...(this.incr?.context() ? { incremental: this.incr.context()! } : {}) },
       topic: `${this.cfg['heartbeat.topics.prefix']}.${prefix}`,
       keySchema: HEARTBEAT_KEY_SCHEMA,
       key: { serverName: prefix },

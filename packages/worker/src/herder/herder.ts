@@ -309,6 +309,17 @@ export class Herder {
     });
   }
 
+  /** Hands an ad hoc signal (e.g. execute-snapshot) to the connector's running tasks; resolves with how many took it. */
+  async signal(name: string, signal: import('@ferry/core').SourceSignal): Promise<number> {
+    const rt = this.get(name);
+    let n = 0;
+    for (const t of rt.tasks.values()) {
+      const r = t.runner as { signal?: (s: import('@ferry/core').SourceSignal) => Promise<boolean> } | undefined;
+      if (r?.signal && (await r.signal(signal))) n++;
+    }
+    return n;
+  }
+
   async pause(name: string): Promise<void> {
     return this.ops.run(async () => {
       const rt = this.get(name);

@@ -1,5 +1,8 @@
-/** REST routes of chunked jobs: `GET /connectors/:connector/jobs`, cancel, pause, resume. */
-import { notFound } from '../herder/errors.js';
+/**
+ * REST routes of bounded work: chunked jobs (`GET /connectors/:connector/jobs`, cancel, pause, resume)
+ * and ad hoc snapshots (`POST /connectors/:connector/snapshots`, handed to the task as a signal).
+ */
+import { RestError, badRequest, notFound } from '../herder/errors.js';
 import type { Handler, RestContext } from '../rest/handlers.js';
 import type { JobsFacility } from './jobs-facility.js';
 
@@ -26,6 +29,24 @@ export const jobRoutes: Array<{ method: 'GET' | 'POST'; path: string; handler: H
     handler: async (req, ctx) => {
       const connector = req.params.connector!;
       return { status: 200, body: await facility(ctx, connector).list(connector) };
+    },
+  },
+  {
+    method: 'POST',
+    path: '/connectors/:connector/snapshots',
+    handler: async (req, ctx) => {
+      const connector = req.params.connector!;
+      if (!ctx.herder.has(connector)) throw notFound(`Connector ${connector} not found`);
+      const body = (req.body ?? {}) as Record<string, unknown>;
+      const tables = body['data-collections'];
+      if (!Array.isArray(tables) || tables.length === 0 || tables.some((t) => typeof t !== 'string' || !t)) {
+        throw badRequest('data-collections must be a non-empty array of table names');
+      }
+      const type = body.type ?? 'incremental';
+      if (type !== 'incremental') throw badRequest(`Snapshot type ${String(type)} is not supported (only incremental)`);
+      const taken = await ctx.herder.signal(connector, { type: 'execute-snapshot', data: { 'data-collections': tables as string[], type } });
+      if (taken === 0) throw new RestError(409, `Connector ${connector} has no running task that takes ad hoc snapshots`);
+      return { status: 202, body: { connector, 'data-collections': tables, type } };
     },
   },
   { method: 'POST', path: '/connectors/:connector/jobs/:id/cancel', handler: action('cancel') },

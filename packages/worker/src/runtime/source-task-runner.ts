@@ -9,6 +9,7 @@ import {
   type SourceRecord,
   type SourceTask,
   type SourceTaskContext,
+  type SourceSignal,
 } from '@ferry/core';
 import type { BackboneProducer, OutMessage } from '../backbone/backbone.js';
 import { stableStringify } from '../stores/stable-json.js';
@@ -82,6 +83,13 @@ export class SourceTaskRunner extends TaskRunnerBase {
 
   start(): void {
     this.loop = this.run();
+  }
+
+  /** Hands an operator's signal to the task; false when the task takes none. */
+  async signal(s: SourceSignal): Promise<boolean> {
+    if (!this.task.handleSignal) return false;
+    await this.task.handleSignal(s);
+    return true;
   }
 
   private context(): SourceTaskContext {
