@@ -245,4 +245,42 @@ describe('chunked jobs', () => {
       await w?.stop();
     }
   });
+
+  it('pause, resume and cancel a job over REST (BullMQ)', { timeout: 300000 }, async () => {
+    const tag = uniqueName('jobp');
+    const table = tag.replace(/-/g, '_');
+    await makeTable(table, 300_000);
+    const cdc = cdcConfig(tag, table, { 'snapshot.fetch.size': '1000' });
+    const w = await startWorker({
+      workerConfig: { 'jobs.redis.url': REDIS_URL, 'jobs.queue.name': `q-${tag}`, 'jobs.concurrency': 1, 'offset.flush.interval.ms': 500 },
+      connectors: [cdc],
+    });
+    try {
+      const [job] = await waitFor(async () => {
+        const jobs = await jobsOf(w, cdc.name);
+        return jobs.length === 1 && jobs[0].rows > 0 ? jobs : null;
+      }, { timeoutMs: 60000, intervalMs: 100, message: 'rows flowing' });
+      const p = await w.request('POST', `/connectors/${cdc.name}/jobs/${job.id}/pause`);
+      assert.equal(p.status, 202, JSON.stringify(p.body));
+      // The running chunk stops after its current page and waits (delayed) while the job is paused.
+      const paused = await waitFor(async () => {
+        const [j] = await jobsOf(w, cdc.name);
+        return j.state === 'paused' && j.chunks.running === 0 ? j : null;
+      }, { timeoutMs: 60000, intervalMs: 200, message: 'the job paused' });
+      assert.ok(paused.rows < 300_000, 'paused before the end');
+      assert.equal((await w.request('POST', `/connectors/${cdc.name}/jobs/${job.id}/resume`)).status, 202);
+      await waitFor(async () => (await jobsOf(w, cdc.name))[0].rows > paused.rows, { timeoutMs: 60000, intervalMs: 200, message: 'rows flowing after resume' });
+      const c = await w.request('POST', `/connectors/${cdc.name}/jobs/${job.id}/cancel`);
+      assert.equal(c.status, 202);
+      const cancelled = (await jobsOf(w, cdc.name))[0];
+      assert.equal(cancelled.state, 'cancelled');
+      // The task gives up the snapshot and streams.
+      await waitFor(() => w.logs().includes('The snapshot job was cancelled'), { timeoutMs: 30000, message: 'the task to notice the cancel' });
+      const metrics = String((await w.request('GET', '/metrics')).body);
+      assert.match(metrics, /ferry_job_chunks_total\{connector="[^"]+",outcome="[a-z]+"\} \d+/);
+    } finally {
+      await w.request('DELETE', `/connectors/${cdc.name}`);
+      await w.stop();
+    }
+  });
 });
