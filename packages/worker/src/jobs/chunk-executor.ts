@@ -88,15 +88,41 @@ export class ChunkExecutor {
     const runner = connector.createChunkRunner?.(job.work);
     if (!runner) throw new ConnectError(`Connector ${job.connectorClass} runs no chunks of work ${job.work}`);
     if (!deps.backbone.transactional) throw new ConnectError(`The ${deps.backbone.name} backbone has no transactions: chunked jobs need them`);
-    const config = resolveConfig(job.config).config;
-    const taskConfig = resolveConfig(job.taskConfig).config;
+    const resolved = resolveConfig(job.config);
+    const resolvedTask = resolveConfig(job.taskConfig);
+    const config = resolved.config;
+    const taskConfig = resolvedTask.config;
+    // Secrets never reach a log line or a job's failure reason (shown by GET /connectors/<name>/jobs).
+    const passwordKeys = new Set(plugin.config.describe().filter((k) => k.type === 'PASSWORD').map((k) => k.name));
+    const secrets = [...new Set([...resolved.secrets, ...resolvedTask.secrets, ...Object.entries(config).filter(([k, v]) => passwordKeys.has(k) && v).map(([, v]) => v)])];
+    for (const s of secrets) deps.logs.redactor.add(s);
+    try {
+      return await this.runResolved(job, opts, { log, plugin, runner, config, taskConfig });
+    } catch (err) {
+      const e = err as Error;
+      let message = String(e?.message ?? e);
+      for (const s of secrets) if (s) message = message.split(s).join('[hidden]');
+      if (message === e?.message) throw err;
+      throw Object.assign(new ConnectError(message), { name: e.name });
+    } finally {
+      for (const s of secrets) deps.logs.redactor.remove(s);
+    }
+  }
+
+  private async runResolved(
+    job: ChunkJob,
+    opts: { attempt: number; signal: AbortSignal; onProgress?: (rows: number) => void | Promise<void>; checkpoint?: () => Promise<void> },
+    r: { log: Logger; plugin: unknown; runner: import('@ferry/core').ChunkRunner; config: Record<string, string>; taskConfig: Record<string, string> },
+  ): Promise<number> {
+    const { deps } = this;
+    const { log, runner, config, taskConfig } = r;
     const converters = buildConverters(config, deps.workerConfig, deps.registry);
     const transforms = deps.transforms.build(config);
     const topic = deps.settings['jobs.marker.topic'];
     const ref = chunkRef(deps.settings['client.id'], job.connector, job.jobId, job.index);
     const labels = { connector: job.connector };
     await this.ensureMarkerTopic();
-    const producer = deps.backbone.transactional({ transactionalId: ref });
+    const producer = deps.backbone.transactional!({ transactionalId: ref });
     try {
       await producer.connect();
       const prev = await producer.readMarker(ref, topic);
