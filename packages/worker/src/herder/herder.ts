@@ -305,6 +305,7 @@ export class Herder {
       await this.deps.configStore.remove(name);
       await this.deps.statusStore.remove(name);
       this.deps.metrics.forgetConnector(name);
+      await this.deps.jobs?.forget(name).catch((err) => this.log.warn({ connector: name, err: (err as Error).message }, 'Could not cancel the jobs of a deleted connector'));
       this.log.info({ connector: name }, 'Connector deleted');
     });
   }

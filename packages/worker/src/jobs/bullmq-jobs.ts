@@ -248,6 +248,20 @@ export class BullMqJobs implements JobsFacility {
     return (await this.setFlag(connector, id, 'running')) !== null;
   }
 
+  async forget(connector: string): Promise<void> {
+    const all = await this.redis.hgetall(this.metaKey(connector));
+    for (const raw of Object.values(all ?? {})) {
+      const meta = JSON.parse(String(raw)) as JobMeta;
+      await this.cancel(connector, meta.id);
+      for (let i = 0; i < meta.total; i++) {
+        const job = await this.queue.getJob(this.chunkId(connector, meta.id, i));
+        if (job && (await job.getState()) !== 'active') await job.remove().catch(() => undefined);
+      }
+    }
+    // Running chunks see no job any more (treated as cancelled) at their next page.
+    await this.redis.del(this.metaKey(connector));
+  }
+
   async close(): Promise<void> {
     for (const ac of this.active) ac.abort();
     await this.worker?.close().catch(() => undefined);

@@ -21,6 +21,8 @@ export interface JobsFacility {
   cancel(connector: string, id: string): Promise<boolean>;
   pause(connector: string, id: string): Promise<boolean>;
   resume(connector: string, id: string): Promise<boolean>;
+  /** The connector was deleted: cancel its jobs and drop their records. */
+  forget(connector: string): Promise<void>;
   close(): Promise<void>;
 }
 

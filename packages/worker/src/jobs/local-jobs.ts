@@ -154,6 +154,11 @@ export class LocalJobs implements JobsFacility {
     return true;
   }
 
+  async forget(connector: string): Promise<void> {
+    for (const id of this.jobs.get(connector)?.keys() ?? []) await this.cancel(connector, id);
+    this.jobs.delete(connector);
+  }
+
   async close(): Promise<void> {
     for (const m of this.jobs.values()) for (const j of m.values()) j.abort.abort();
   }
