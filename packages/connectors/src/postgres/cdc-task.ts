@@ -188,10 +188,6 @@ export class PostgresCdcTask implements SourceTask {
       return;
     }
     // initial, nothing delivered yet
-    if (this.parallel()) {
-      await this.submitSnapshotJob(meta, info.exists, info.confirmedFlush);
-      return;
-    }
     if (!info.exists) {
       const exported = await createSlotWithSnapshot(this.cfg, slot);
       try {
