@@ -39,7 +39,8 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
       transactionTimeout: 60000,
       createPartitioner: Partitioners.DefaultPartitioner,
       allowAutoTopicCreation: true,
-      retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5000 },
+      // As the runtime's producer: retried until acknowledged (kafkajs warns that fewer retries weaken idempotence).
+      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 10000 },
     });
   }
 
