@@ -283,4 +283,39 @@ describe('chunked jobs', () => {
       await w.stop();
     }
   });
+
+  it('PostgresSource bulk mode: a round in 3 chunks as BullMQ jobs, every row once', { timeout: 300000 }, async () => {
+    const tag = uniqueName('jobb');
+    const table = tag.replace(/-/g, '_');
+    const ROWS = 100_000;
+    await makeTable(table, ROWS);
+    const name = `${tag}-bulk`;
+    const w = await startWorker({
+      workerConfig: { 'jobs.redis.url': REDIS_URL, 'jobs.queue.name': `q-${tag}`, 'jobs.concurrency': 3 },
+      connectors: [{
+        name,
+        config: {
+          'connector.class': 'PostgresSource', 'connection.url': PG_URL, mode: 'bulk', 'table.include.list': table, 'topic.prefix': `${tag}-`,
+          'bulk.max.threads': '3', 'batch.max.rows': '2000', 'poll.interval.ms': '3600000',
+          'key.converter.schemas.enable': 'false', 'value.converter.schemas.enable': 'false',
+        },
+      }],
+    });
+    try {
+      const job = await waitFor(async () => {
+        const [j] = await jobsOf(w, name);
+        if (j?.state === 'failed') throw new Error(`job failed: ${j.error}`);
+        return j?.state === 'completed' ? j : null;
+      }, { timeoutMs: 180000, intervalMs: 500, message: 'the bulk round to complete' });
+      assert.equal(job.work, 'bulk');
+      assert.equal(job.chunks.total, 3);
+      assert.equal(job.rows, ROWS);
+      const { records, distinct } = await countIds(`${tag}-${table}`, ROWS, { timeoutMs: 120000, settleMs: 3000 });
+      assert.equal(distinct, ROWS);
+      assert.equal(records, ROWS);
+    } finally {
+      await w.request('DELETE', `/connectors/${name}`);
+      await w.stop();
+    }
+  });
 });

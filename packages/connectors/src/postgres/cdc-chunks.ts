@@ -36,7 +36,7 @@ export interface SnapshotChunk extends JsonObject {
 }
 
 /** Opens a REPEATABLE READ transaction on `snapshotName`, or on a fresh snapshot when it is no longer importable. */
-async function beginSnapshot(client: pg.Client, snapshotName: string | null, log?: Logger): Promise<boolean> {
+export async function beginSnapshot(client: pg.Client, snapshotName: string | null, log?: Logger): Promise<boolean> {
   await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   if (!snapshotName) return false;
   try {
@@ -218,75 +218,94 @@ function copyReader(client: pg.Client, sql: string, values: unknown[], fetchSize
   };
 }
 
+/** How a chunk's rows become records: built once per chunk, after the table was described in the chunk's snapshot. */
+export type RowBuilder = (info: TableInfo, types: PgTypes, db: string) => (row: Array<string | null>) => SourceRecord;
+
+/**
+ * Reads one chunk (a table and a key range, see {@link SnapshotChunk}) in its snapshot and emits its rows page
+ * by page with the chunk position after each page; resumes after `ctx.resumeFrom`.
+ */
+export async function readTableChunk(
+  ctx: ChunkContext,
+  conn: ConnectionOptions,
+  o: { fetchSize: number; method: 'cursor' | 'copy'; what: string },
+  builder: RowBuilder,
+): Promise<void> {
+  const c = ctx.chunk as SnapshotChunk;
+  const name: TableName = { schema: c.schema, table: c.table };
+  const client = await connect(conn);
+  const types = new PgTypes();
+  let reader: Reader | undefined;
+  try {
+    let info: TableInfo | undefined;
+    let db: string;
+    let imported: boolean;
+    try {
+      imported = await beginSnapshot(client, c.snapshot, ctx.logger);
+      info = await describeTable(client, name);
+      if (!info) throw new Error(`Table ${tableKey(name)} does not exist`);
+      await types.resolve(client, info.columns.map((col) => col.typeOid));
+      db = (await client.query('SELECT current_database() AS db')).rows[0].db;
+    } catch (err) {
+      throw mapQueryError(err, `${o.what} of ${tableKey(name)}`);
+    }
+    const build = builder(info, types, db);
+    const pkIdx = info.primaryKey.map((k) => info!.columns.findIndex((col) => col.name === k));
+    const pkCols = pkIdx.map((i) => info!.columns[i]!);
+    const conds: string[] = [];
+    const values: unknown[] = [];
+    const tuple = pkCols.map((col) => qi(col.name)).join(', ');
+    const param = (v: unknown, col: { castType: string }) => {
+      values.push(v);
+      return `$${values.length}::${col.castType}`;
+    };
+    if (c.lo !== null) conds.push(`${tuple} >= ${param(c.lo, pkCols[0]!)}`);
+    if (c.hi !== null) conds.push(`${tuple} < ${param(c.hi, pkCols[0]!)}`);
+    const resume = ctx.resumeFrom as { after?: string[]; skip?: number } | null;
+    if (resume?.after && pkCols.length) conds.push(`(${tuple}) > (${pkCols.map((col, i) => param(resume.after![i], col)).join(', ')})`);
+    let sql = `SELECT * FROM ${qualified(name)}`;
+    if (conds.length) sql += ` WHERE ${conds.join(' AND ')}`;
+    if (pkCols.length) sql += ` ORDER BY ${tuple}`;
+    const useCopy = o.method === 'copy' && pkCols.length > 0 && pkCols.every((col) => INTEGER_TYPES.has(col.typeName));
+    // Tables without a key have no order to resume in: the position counts rows, valid only in the same snapshot.
+    let skip = resume?.skip ?? 0;
+    if (!pkCols.length && skip > 0 && !imported) {
+      throw new Error(`Table ${tableKey(name)} has no primary key and its snapshot is gone: its chunk cannot resume after row ${skip} exactly`);
+    }
+    reader = useCopy ? copyReader(client, sql, values, o.fetchSize) : cursorReader(client, sql, values, o.fetchSize, pkCols.length ? 0 : skip);
+    for (;;) {
+      if (ctx.signal.aborted) return;
+      let rows: Array<Array<string | null>>;
+      try {
+        rows = await reader.next();
+      } catch (err) {
+        throw mapQueryError(err, `${o.what} of ${tableKey(name)}`);
+      }
+      if (rows.length === 0) break;
+      const records = rows.map(build);
+      skip += rows.length;
+      const last = rows[rows.length - 1]!;
+      await ctx.emit(records, pkCols.length ? { after: pkIdx.map((i) => last[i] ?? null) } : { skip });
+    }
+    await reader.close();
+    reader = undefined;
+    await client.query('COMMIT').catch(() => undefined);
+  } finally {
+    await reader?.close();
+    await closeQuietly(client);
+  }
+}
+
 /** Runs snapshot chunks (work `snapshot` of PostgresCdcSource). */
 export class SnapshotChunkRunner implements ChunkRunner {
   async runChunk(ctx: ChunkContext): Promise<void> {
     const cfg = PostgresCdcConfig.parse(ctx.config);
     const c = ctx.chunk as SnapshotChunk;
-    const name: TableName = { schema: c.schema, table: c.table };
-    const client = await connect(cfg);
-    const types = new PgTypes();
-    let reader: Reader | undefined;
-    try {
-      let info: TableInfo | undefined;
-      let db: string;
-      let imported: boolean;
-      try {
-        imported = await beginSnapshot(client, c.snapshot, ctx.logger);
-        info = await describeTable(client, name);
-        if (!info) throw new Error(`Table ${tableKey(name)} does not exist`);
-        await types.resolve(client, info.columns.map((col) => col.typeOid));
-        db = (await client.query('SELECT current_database() AS db')).rows[0].db;
-      } catch (err) {
-        throw mapQueryError(err, `Snapshot of ${tableKey(name)}`);
-      }
-      const shape = buildShape(cfg['topic.prefix'], name.schema, name.table, info.columns, info.primaryKey, types);
-      const pkIdx = info.primaryKey.map((k) => info!.columns.findIndex((col) => col.name === k));
-      const pkCols = pkIdx.map((i) => info!.columns[i]!);
-      const conds: string[] = [];
-      const values: unknown[] = [];
-      const tuple = pkCols.map((col) => qi(col.name)).join(', ');
-      const param = (v: unknown, col: { castType: string }) => {
-        values.push(v);
-        return `$${values.length}::${col.castType}`;
-      };
-      if (c.lo !== null) conds.push(`${tuple} >= ${param(c.lo, pkCols[0]!)}`);
-      if (c.hi !== null) conds.push(`${tuple} < ${param(c.hi, pkCols[0]!)}`);
-      const resume = ctx.resumeFrom as { after?: string[]; skip?: number } | null;
-      if (resume?.after && pkCols.length) conds.push(`(${tuple}) > (${pkCols.map((col, i) => param(resume.after![i], col)).join(', ')})`);
-      let sql = `SELECT * FROM ${qualified(name)}`;
-      if (conds.length) sql += ` WHERE ${conds.join(' AND ')}`;
-      if (pkCols.length) sql += ` ORDER BY ${tuple}`;
-      const fetchSize = cfg['snapshot.fetch.size'];
-      const useCopy = cfg['snapshot.read.method'] === 'copy' && pkCols.length > 0 && pkCols.every((col) => INTEGER_TYPES.has(col.typeName));
-      // Tables without a key have no order to resume in: the position counts rows, valid only in the same snapshot.
-      let skip = resume?.skip ?? 0;
-      if (!pkCols.length && skip > 0 && !imported) {
-        throw new Error(`Table ${tableKey(name)} has no primary key and its snapshot is gone: its chunk cannot resume after row ${skip} exactly`);
-      }
-      reader = useCopy ? copyReader(client, sql, values, fetchSize) : cursorReader(client, sql, values, fetchSize, pkCols.length ? 0 : skip);
+    await readTableChunk(ctx, cfg, { fetchSize: cfg['snapshot.fetch.size'], method: cfg['snapshot.read.method'], what: 'Snapshot' }, (info, types, db) => {
+      const shape = buildShape(cfg['topic.prefix'], c.schema, c.table, info.columns, info.primaryKey, types);
       const source: SourceInfo = { serverName: cfg['topic.prefix'], db, tsMs: c.startedAt, snapshot: 'true', txId: c.txId, lsn: BigInt(c.lsn) };
-      for (;;) {
-        if (ctx.signal.aborted) return;
-        let rows: Array<Array<string | null>>;
-        try {
-          rows = await reader.next();
-        } catch (err) {
-          throw mapQueryError(err, `Snapshot of ${tableKey(name)}`);
-        }
-        if (rows.length === 0) break;
-        const records = rows.map((row) => toRecord(shape, info!, row, source, c.startedAt));
-        skip += rows.length;
-        const last = rows[rows.length - 1]!;
-        await ctx.emit(records, pkCols.length ? { after: pkIdx.map((i) => last[i] ?? null) } : { skip });
-      }
-      await reader.close();
-      reader = undefined;
-      await client.query('COMMIT').catch(() => undefined);
-    } finally {
-      await reader?.close();
-      await closeQuietly(client);
-    }
+      return (row) => toRecord(shape, info, row, source, c.startedAt);
+    });
   }
 }
 
