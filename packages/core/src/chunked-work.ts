@@ -62,6 +62,8 @@ export interface ChunkJobHandle {
   readonly id: string;
   status(): Promise<ChunkJobStatus>;
   cancel(): Promise<void>;
+  /** Drops the job's records (status, chunk progress) once its outcome was read, e.g. after each round of recurring work. */
+  forget(): Promise<void>;
 }
 
 /** The runtime's job facility, offered to source tasks through {@link SourceTaskContext.jobs}. */

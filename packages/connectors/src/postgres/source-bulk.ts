@@ -53,11 +53,12 @@ export class BulkChunkRunner implements ChunkRunner {
 /** One bulk round of one table as a chunked job; the exported snapshot is held until it ends. */
 export class BulkRound {
   private constructor(
-    private readonly handle: ChunkJobHandle,
+    readonly handle: ChunkJobHandle,
     private holder: pg.Client | undefined,
+    private readonly previous: ChunkJobHandle | undefined,
   ) {}
 
-  static async submit(jobs: ChunkJobs, cfg: PostgresSourceOptions, table: TableName, log: Logger): Promise<BulkRound> {
+  static async submit(jobs: ChunkJobs, cfg: PostgresSourceOptions, table: TableName, log: Logger, previous?: ChunkJobHandle): Promise<BulkRound> {
     const holder = await connect(cfg);
     try {
       await holder.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
@@ -66,7 +67,7 @@ export class BulkRound {
       const key = `bulk-${tableKey(table)}-${Date.now().toString(36)}`;
       const handle = await jobs.submit({ work: 'bulk', key, chunks: items });
       log.debug({ job: handle.id, chunks: items.length }, 'Bulk round submitted');
-      return new BulkRound(handle, holder);
+      return new BulkRound(handle, holder, previous);
     } catch (err) {
       await closeQuietly(holder);
       throw err;
@@ -82,6 +83,8 @@ export class BulkRound {
     }
     if (s.state === 'completed' || s.state === 'cancelled') {
       await this.release();
+      // One job per round: keep none of them once done (the last one stays visible until the next round ends).
+      await this.previous?.forget().catch(() => undefined);
       return true;
     }
     await abortableSleep(200, signal);

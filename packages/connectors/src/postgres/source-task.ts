@@ -60,6 +60,8 @@ export class PostgresSourceTask implements SourceTask {
   private cursor?: OpenCursor;
   /** bulk.max.threads above 1: the round in progress and its table. */
   private round?: { unit: Unit; job: BulkRound };
+  /** The last finished round of each table (forgotten when the next one ends). */
+  private readonly lastRound = new Map<Unit, import('@ferry/core').ChunkJobHandle>();
 
   async start(config: TaskConfig, ctx: SourceTaskContext): Promise<void> {
     this.cfg = PostgresSourceConfig.parse(config);
@@ -167,6 +169,7 @@ export class PostgresSourceTask implements SourceTask {
     if (this.round) {
       if (await this.round.job.poll(signal)) {
         this.round.unit.nextDue = Date.now() + this.cfg['poll.interval.ms'];
+        this.lastRound.set(this.round.unit, this.round.job.handle);
         this.round = undefined;
       }
       return [];
@@ -178,7 +181,7 @@ export class PostgresSourceTask implements SourceTask {
       return [];
     }
     try {
-      this.round = { unit, job: await BulkRound.submit(this.ctx.jobs!, this.cfg, unit.table!, this.log) };
+      this.round = { unit, job: await BulkRound.submit(this.ctx.jobs!, this.cfg, unit.table!, this.log, this.lastRound.get(unit)) };
     } catch (err) {
       throw mapQueryError(err, `Bulk copy of ${describeUnit(unit)}`);
     }

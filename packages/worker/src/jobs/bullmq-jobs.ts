@@ -189,6 +189,7 @@ export class BullMqJobs implements JobsFacility {
           id,
           status: async () => (await this.status(spec.connector, id))!,
           cancel: async () => void (await this.cancel(spec.connector, id)),
+          forget: () => this.remove(spec.connector, id),
         };
       },
     };
@@ -248,17 +249,21 @@ export class BullMqJobs implements JobsFacility {
     return (await this.setFlag(connector, id, 'running')) !== null;
   }
 
+  /** Cancels a job and removes its chunk jobs and metadata; running chunks see no job any more (cancelled) at their next page. */
+  private async remove(connector: string, id: string): Promise<void> {
+    const meta = await this.meta(connector, id);
+    if (!meta) return;
+    await this.cancel(connector, id);
+    for (let i = 0; i < meta.total; i++) {
+      const job = await this.queue.getJob(this.chunkId(connector, id, i));
+      if (job && (await job.getState()) !== 'active') await job.remove().catch(() => undefined);
+    }
+    await this.redis.hdel(this.metaKey(connector), id);
+  }
+
   async forget(connector: string): Promise<void> {
     const all = await this.redis.hgetall(this.metaKey(connector));
-    for (const raw of Object.values(all ?? {})) {
-      const meta = JSON.parse(String(raw)) as JobMeta;
-      await this.cancel(connector, meta.id);
-      for (let i = 0; i < meta.total; i++) {
-        const job = await this.queue.getJob(this.chunkId(connector, meta.id, i));
-        if (job && (await job.getState()) !== 'active') await job.remove().catch(() => undefined);
-      }
-    }
-    // Running chunks see no job any more (treated as cancelled) at their next page.
+    for (const raw of Object.values(all ?? {})) await this.remove(connector, (JSON.parse(String(raw)) as JobMeta).id);
     await this.redis.del(this.metaKey(connector));
   }
 

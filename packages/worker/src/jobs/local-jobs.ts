@@ -62,6 +62,9 @@ export class LocalJobs implements JobsFacility {
       id: job.id,
       status: async () => this.status(job),
       cancel: async () => void (await this.cancel(connector, job.id)),
+      forget: async () => {
+        if (this.jobs.get(connector)?.get(job.id) === job) this.jobs.get(connector)!.delete(job.id);
+      },
     };
   }
 
