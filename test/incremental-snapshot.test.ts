@@ -109,4 +109,49 @@ describe('incremental snapshot', () => {
       await sinkWorker.stop();
     }
   });
+
+  it('an execute-snapshot row starts it, a stop-snapshot row stops it', { timeout: 180000 }, async () => {
+    const tag = uniqueName('incs');
+    const base = tag.replace(/-/g, '_');
+    const src = `${base}_src`;
+    const signal = `${base}_signal`;
+    await db.query(`CREATE TABLE ${src} (id int PRIMARY KEY, v text)`);
+    await db.query(`INSERT INTO ${src} SELECT g, 'v' || g FROM generate_series(1, 200000) g`);
+    await db.query(`CREATE TABLE ${signal} (id text PRIMARY KEY, type text NOT NULL, data text)`);
+    cleanup.push(async () => {
+      await db.query(`SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1 AND NOT active`, [base]).catch(() => undefined);
+      await db.query(`DROP PUBLICATION IF EXISTS ${base}_pub`);
+      for (const t of [src, signal]) await db.query(`DROP TABLE IF EXISTS ${t}`);
+    });
+    const cdc = {
+      name: `${tag}-cdc`,
+      config: {
+        'connector.class': 'PostgresCdcSource', 'connection.url': PG_URL, 'topic.prefix': tag, 'slot.name': base, 'publication.name': `${base}_pub`,
+        'publication.autocreate.mode': 'filtered', 'table.include.list': src, 'snapshot.mode': 'never', 'heartbeat.interval.ms': '500',
+        'signal.data.collection': signal, 'incremental.snapshot.chunk.size': '200',
+      },
+    };
+    const w = await startWorker({ workerConfig: { 'offset.flush.interval.ms': 300 }, connectors: [cdc] });
+    const incremental = async () => {
+      const r = await w.request('GET', `/connectors/${cdc.name}/offsets`);
+      return (r.body?.offsets?.[0]?.offset ?? {}).incremental as { tables: string[]; after: string[] | null } | undefined;
+    };
+    try {
+      await w.waitForRunning(cdc.name, 60000);
+      await db.query(`INSERT INTO ${signal} VALUES ('start-1', 'execute-snapshot', $1)`, [JSON.stringify({ 'data-collections': [src], type: 'incremental' })]);
+      // Progress shows in the stored offsets: the table and the key of the last chunk delivered.
+      const started = await waitFor(async () => {
+        const inc = await incremental();
+        return inc?.after ? inc : null;
+      }, { timeoutMs: 60000, intervalMs: 200, message: 'the incremental snapshot in the offsets' });
+      assert.deepEqual(started.tables, [`public.${src}`]);
+      await db.query(`INSERT INTO ${signal} VALUES ('stop-1', 'stop-snapshot', $1)`, [JSON.stringify({ 'data-collections': [src] })]);
+      await waitFor(() => w.logs().includes('Incremental snapshot stopped'), { timeoutMs: 30000, message: 'the stop' });
+      await waitFor(async () => (await incremental()) === undefined, { timeoutMs: 30000, intervalMs: 200, message: 'offsets without the snapshot' });
+      assert.ok(!w.logs().includes('Incremental snapshot complete'), 'stopped before the end');
+    } finally {
+      await w.request('DELETE', `/connectors/${cdc.name}`);
+      await w.stop();
+    }
+  });
 });
