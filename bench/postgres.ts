@@ -3,12 +3,16 @@
  * in the same run on the same rows:
  *
  *   cdc-snapshot   PostgresCdcSource snapshot (task poll loop)   vs  COPY (SELECT ...) TO STDOUT
+ *   chunks-N-M     PostgresCdcSource parallel snapshot: N chunks (1, 2, 4) read with method M (cursor, copy),
+ *                  one process per chunk as on N workers, all importing one exported snapshot;
+ *                  wall time from the first chunk's start to the last one's end   vs  COPY TO STDOUT
  *   cdc-stream     PostgresCdcSource streaming of row updates      vs  raw pg-logical-replication pgoutput read
  *   source-inc     PostgresSource incrementing mode (poll loop)    vs  COPY (SELECT ...) TO STDOUT
  *   sink-upsert    PostgresSink upsert (put of 2000-record batches) vs  COPY FROM STDIN of the same rows
  *
  * Each phase runs in its own child process, so its peak RSS is its own.
- * BENCH_ROWS rows (default 200000).
+ * BENCH_ROWS rows (default 200000); BENCH_CHUNKS (default 1,2,4); BENCH_REPEAT keeps the best of that many
+ * runs of COPY and of each chunk setting; BENCH_ONLY_SNAPSHOT stops after the snapshot phases.
  *
  *   node --import tsx --conditions=development bench/postgres.ts
  *   BENCH_ROWS=1000000 node --import tsx --conditions=development bench/postgres.ts
@@ -22,7 +26,7 @@ import pg from 'pg';
 import copyStreams from 'pg-copy-streams';
 import { LogicalReplicationService, PgoutputPlugin } from 'pg-logical-replication';
 import { LogicalNames, silentLogger, type Schema, type SinkRecord, type SourceTask } from '@ferry/core';
-import { PostgresCdcSource, PostgresSink, PostgresSource } from '@ferry/connectors/postgres';
+import { PostgresCdcSource, PostgresSink, PostgresSource, planSnapshot } from '@ferry/connectors/postgres';
 
 const PG_URL = process.env.FERRY_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const N = Number(process.env.BENCH_ROWS ?? 200_000);
@@ -78,7 +82,62 @@ async function copyOut(sql: string): Promise<number> {
   return lines;
 }
 
+/** One chunk of a parallel snapshot, in this (child) process: records are built and dropped, as in cdc-snapshot. */
+async function runOneChunk(): Promise<void> {
+  const { chunk, config } = JSON.parse(process.env.BENCH_CHUNK!);
+  const runner = PostgresCdcSource.create().createChunkRunner!('snapshot')!;
+  let rows = 0;
+  const start = Date.now();
+  await runner.runChunk({
+    config,
+    work: 'snapshot',
+    chunk,
+    resumeFrom: null,
+    attempt: 1,
+    logger: silentLogger,
+    signal: new AbortController().signal,
+    emit: async (records) => {
+      rows += records.length;
+    },
+  });
+  console.log(`CHUNK ${JSON.stringify({ rows, start, end: Date.now(), rssMiB: process.resourceUsage().maxRSS / 1024 })}`);
+}
+
+function runChunkChild(chunk: unknown, config: Record<string, string>): Promise<{ rows: number; start: number; end: number; rssMiB: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), 'chunk'], {
+      env: { ...process.env, BENCH_TAG: tag, BENCH_CHUNK: JSON.stringify({ chunk, config }) },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.on('exit', (code) => {
+      const m = /CHUNK (.*)/.exec(out);
+      if (code !== 0 || !m) reject(new Error(`chunk failed (${code}): ${out}`));
+      else resolve(JSON.parse(m[1]!));
+    });
+  });
+}
+
+/** N chunks in N processes over one exported snapshot; RESULT with the wall time of the reads. */
+async function parallelSnapshot(n: number, method: 'cursor' | 'copy'): Promise<Result> {
+  const config = { 'connection.url': PG_URL, 'topic.prefix': tag, 'snapshot.fetch.size': '10240', 'snapshot.read.method': method, 'snapshot.max.threads': String(n) };
+  const holder = await client();
+  try {
+    await holder.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    const snapshotName = (await holder.query('SELECT pg_export_snapshot() AS s')).rows[0].s;
+    const { items } = await planSnapshot({ 'connection.url': PG_URL } as never, [{ schema: 'public', table: SRC }], { snapshotName, threads: n, lsn: 1n, txId: null });
+    const parts = await Promise.all(items.map((it) => runChunkChild(it.chunk, config)));
+    const rows = parts.reduce((a, p) => a + p.rows, 0);
+    const seconds = (Math.max(...parts.map((p) => p.end)) - Math.min(...parts.map((p) => p.start))) / 1000;
+    return { phase: `chunks-${n}-${method}`, rows, seconds, rssMiB: Math.max(...parts.map((p) => p.rssMiB)) };
+  } finally {
+    await holder.end();
+  }
+}
+
 const phases: Record<string, () => Promise<void>> = {
+  chunk: runOneChunk,
   async 'cdc-snapshot'() {
     const conn = PostgresCdcSource.create();
     const cfg = {
@@ -235,7 +294,34 @@ async function main(): Promise<void> {
     );
     await db.query(`VACUUM ANALYZE ${SRC}`);
     await run('copy-out');
+    for (let k = 1; k < Number(process.env.BENCH_REPEAT ?? 1); k++) {
+      const again = await runPhase('copy-out');
+      if (again.seconds < results['copy-out']!.seconds) results['copy-out'] = again;
+    }
     await run('cdc-snapshot');
+    const chunkRuns = (process.env.BENCH_CHUNKS ?? '1,2,4').split(',').map(Number);
+    for (const method of ['cursor', 'copy'] as const) {
+      for (const n of chunkRuns) {
+        // Best of BENCH_REPEAT runs (default 1): the machine is shared, a slow run says more about its neighbours.
+        let r = await parallelSnapshot(n, method);
+        for (let k = 1; k < Number(process.env.BENCH_REPEAT ?? 1); k++) {
+          const again = await parallelSnapshot(n, method);
+          if (again.seconds < r.seconds) r = again;
+        }
+        results[r.phase] = r;
+        console.log(`${r.phase.padEnd(12)} ${r.rows} rows in ${r.seconds.toFixed(2)} s = ${Math.round(r.rows / r.seconds).toLocaleString('en-US')} rows/s, peak RSS ${r.rssMiB.toFixed(0)} MiB (per chunk process)`);
+      }
+    }
+    if (process.env.BENCH_ONLY_SNAPSHOT) {
+      console.log('\nratios (connector rows/s over ceiling rows/s):');
+      console.log(`  cdc-snapshot / copy-out = ${((results['cdc-snapshot']!.rows / results['cdc-snapshot']!.seconds) / (results['copy-out']!.rows / results['copy-out']!.seconds)).toFixed(2)}`);
+      for (const k of Object.keys(results).filter((k) => k.startsWith('chunks-'))) {
+        const x = results[k]!;
+        const y = results['copy-out']!;
+        console.log(`  ${k} / copy-out = ${((x.rows / x.seconds) / (y.rows / y.seconds)).toFixed(2)}`);
+      }
+      return;
+    }
     await run('source-inc');
 
     // streaming: two slots at the same point, then N row updates in transactions of 10000
@@ -257,6 +343,7 @@ async function main(): Promise<void> {
     };
     console.log('\nratios (connector rows/s over ceiling rows/s):');
     console.log(`  ${ratio('cdc-snapshot', 'copy-out')}`);
+    for (const k of Object.keys(results).filter((k) => k.startsWith('chunks-'))) console.log(`  ${ratio(k, 'copy-out')}`);
     console.log(`  ${ratio('cdc-stream', 'raw-stream')}`);
     console.log(`  ${ratio('source-inc', 'copy-out')}`);
     console.log(`  ${ratio('sink-upsert', 'copy-in')}`);

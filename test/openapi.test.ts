@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { routes } from '../packages/worker/src/rest/handlers.ts';
+import { jobRoutes } from '../packages/worker/src/jobs/routes.ts';
 import { openApiDocument } from '../packages/worker/src/rest/openapi.ts';
 import { requireStack, startWorker, uniqueName, type WorkerHandle } from './harness/index.js';
 
@@ -16,7 +17,7 @@ function operations(): Array<[string, string]> {
 
 describe('OpenAPI document', () => {
   it('documents every route of the handlers, and nothing else', () => {
-    const served = new Set(routes.map((r) => `${r.method} ${toOpenApi(r.path)}`));
+    const served = new Set([...routes, ...jobRoutes].map((r) => `${r.method} ${toOpenApi(r.path)}`));
     served.add('GET /openapi.json');
     const documented = new Set(operations().map(([m, p]) => `${m} ${p}`));
     assert.deepEqual([...served].filter((x) => !documented.has(x)), [], 'routes missing from the document');
@@ -58,7 +59,7 @@ describe('OpenAPI document', () => {
     });
 
     it('answers every documented operation with something other than the 404 fallback', async () => {
-      const values: Record<string, string> = { connector: name, task: '0', plugin: 'DatagenSource', logger: 'worker' };
+      const values: Record<string, string> = { connector: name, task: '0', plugin: 'DatagenSource', logger: 'worker', id: 'no-such-job' };
       const bodies: Record<string, unknown> = {
         'POST /connectors': { name: `${name}-2`, config: { 'connector.class': 'DatagenSource', 'kafka.topic': name, quickstart: 'users' }, initial_state: 'STOPPED' },
         'PUT /connectors/{connector}/config': { 'connector.class': 'DatagenSource', 'kafka.topic': name, quickstart: 'users', 'max.interval': '200' },
@@ -66,6 +67,7 @@ describe('OpenAPI document', () => {
         'PATCH /connectors/{connector}/offsets': { offsets: [{ partition: { task: 0 }, offset: null }] },
         'PUT /connector-plugins/{plugin}/config/validate': { 'connector.class': 'DatagenSource' },
         'PUT /admin/loggers/{logger}': { level: 'INFO' },
+        'POST /connectors/{connector}/snapshots': { 'data-collections': ['public.t'], type: 'incremental' },
       };
       // Deleting the connector goes last so every other operation sees it.
       const ops = operations().sort(([m1], [m2]) => Number(m1 === 'DELETE') - Number(m2 === 'DELETE'));

@@ -1,3 +1,4 @@
+import type { ChunkRunner } from './chunked-work.js';
 import type { ConfigDef, ConnectorConfig, TaskConfig } from './config.js';
 import type { FieldErrors } from './errors/index.js';
 import type { Logger } from './logger.js';
@@ -44,6 +45,11 @@ interface ConnectorBase {
 
 export interface SourceConnector extends ConnectorBase {
   createTask(): SourceTask;
+  /**
+   * Runs chunks of work its tasks submitted through {@link SourceTaskContext.jobs}. Called on a
+   * fresh, unstarted instance on whichever worker picks a chunk up.
+   */
+  createChunkRunner?(work: string): ChunkRunner | undefined;
   /**
    * Validates offsets a user wants to write through `PATCH /offsets`; throw
    * {@link ConfigError} to reject them. Without it any JSON maps are accepted.

@@ -45,7 +45,7 @@ export type {
   SinkConnectorPlugin,
   ConnectorPlugin,
 } from './connector.js';
-export type { SourceTask, SourceTaskContext, OffsetStorageReader, CommittedOffset } from './source-task.js';
+export type { SourceTask, SourceTaskContext, SourceSignal, OffsetStorageReader, CommittedOffset } from './source-task.js';
 export type { SinkTask, SinkTaskContext, ErrantRecordReporter } from './sink-task.js';
 export type { Converter, HeaderConverter, ConverterPlugin, HeaderConverterPlugin } from './converter.js';
 export type { Transformation, Predicate, TransformationPlugin, PredicatePlugin } from './transform.js';
@@ -60,3 +60,15 @@ export type {
   StateEntry,
 } from './stores.js';
 export { abortableSleep } from './sleep.js';
+export type {
+  JsonValue,
+  JsonObject,
+  ChunkPlanItem,
+  ChunkedWorkSpec,
+  ChunkJobState,
+  ChunkJobStatus,
+  ChunkJobHandle,
+  ChunkJobs,
+  ChunkContext,
+  ChunkRunner,
+} from './chunked-work.js';

@@ -1,4 +1,5 @@
 import type { TaskConfig } from './config.js';
+import type { ChunkJobs, JsonObject } from './chunked-work.js';
 import type { Logger } from './logger.js';
 import type { RecordMetadata, SourceOffset, SourcePartition, SourceRecord } from './record.js';
 
@@ -19,6 +20,8 @@ export interface SourceTaskContext {
    * return (with what it has, or `[]`) soon after.
    */
   readonly signal: AbortSignal;
+  /** The runtime's job facility for bounded, chunkable work (see {@link ChunkJobs}). */
+  readonly jobs?: ChunkJobs;
 }
 
 /** A source offset that has become durable in the offset store. */
@@ -48,5 +51,16 @@ export interface SourceTask {
   commit?(committed: CommittedOffset[]): Promise<void> | void;
   /** Called once per record after the backbone acknowledged it (or with null metadata when it was filtered out). */
   commitRecord?(record: SourceRecord, metadata: RecordMetadata | null): void;
+  /**
+   * An ad hoc request from the operator (e.g. `POST /connectors/<name>/snapshots` becomes
+   * `{type: 'execute-snapshot', data: <the body>}`). Throw ConfigError for a request the task refuses.
+   */
+  handleSignal?(signal: SourceSignal): Promise<void>;
   stop(): Promise<void>;
+}
+
+/** An operator's request to a running source task. */
+export interface SourceSignal {
+  type: string;
+  data: JsonObject;
 }

@@ -54,6 +54,25 @@ export class WorkerMetrics {
     registers: [this.registry],
   });
 
+  readonly jobRows = new Counter({
+    name: 'ferry_job_rows_total',
+    help: 'Rows delivered by chunks of jobs run on this worker.',
+    labelNames: ['connector'],
+    registers: [this.registry],
+  });
+  readonly jobChunks = new Counter({
+    name: 'ferry_job_chunks_total',
+    help: 'Chunk attempts run on this worker that ended, by outcome (completed, failed, stopped).',
+    labelNames: ['connector', 'outcome'],
+    registers: [this.registry],
+  });
+  readonly jobChunksActive = new Gauge({
+    name: 'ferry_job_chunks_active',
+    help: 'Chunks running on this worker now.',
+    labelNames: ['connector'],
+    registers: [this.registry],
+  });
+
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'ferry_' });
   }

@@ -10,6 +10,7 @@ import { loadWorkerConfig, type WorkerSettings } from './config/worker-config.js
 import { builtinConverters, builtinHeaderConverters } from './converters/index.js';
 import { ConnectorDirWatcher, parseConnectorFile } from './deploy/connector-files.js';
 import { Herder } from './herder/herder.js';
+import { createJobsFacility, type JobsFacility } from './jobs/index.js';
 import { transformsFactory } from './herder/transforms-factory.js';
 import { builtinPredicates, builtinTransformations } from './transforms/index.js';
 import { LogManager } from './logging.js';
@@ -56,6 +57,7 @@ export class StandaloneWorker {
   private rest: RestEndpoint | undefined;
   private watcher: ConnectorDirWatcher | undefined;
   private ready = false;
+  private jobs: JobsFacility | undefined;
 
   private constructor(
     readonly settings: WorkerSettings,
@@ -102,6 +104,9 @@ export class StandaloneWorker {
     const configStore = new FileConfigStore(configsFile);
     await offsetStore.start();
     await configStore.start();
+    const transforms = transformsFactory(registry);
+    const jobs = createJobsFacility({ settings, workerConfig: raw, registry, backbone, transforms, logs, metrics });
+    await jobs.start();
     const host = settings['rest.advertised.host.name'] ?? hostname();
     const herder = new Herder({
       workerId: `${host}:${settings['rest.advertised.port'] ?? settings['rest.port']}`,
@@ -114,11 +119,13 @@ export class StandaloneWorker {
       statusStore: new MemoryStatusStore(),
       logs,
       metrics,
-      transforms: transformsFactory(registry),
+      transforms,
       configProviders,
+      jobs,
     });
     const worker = new StandaloneWorker(settings, raw, logs, metrics, registry, backbone, herder, offsetStore, baseDir);
     registerLagMetric(metrics, herder, backbone);
+    worker.jobs = jobs;
     const app = createApp(
       {
         herder,
@@ -129,6 +136,7 @@ export class StandaloneWorker {
         commit: process.env.FERRY_COMMIT ?? 'unknown',
         clusterId: () => backbone.admin().clusterId(),
         ready: () => worker.ready,
+        jobs,
       },
       logs.get('rest'),
       rest.security,
@@ -157,6 +165,7 @@ export class StandaloneWorker {
     this.ready = false;
     await this.watcher?.stop();
     await this.herder.stop();
+    await this.jobs?.close();
     await this.offsetStore.stop();
     await this.backbone.close();
     await this.rest?.close();

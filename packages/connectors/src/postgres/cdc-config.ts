@@ -51,6 +51,33 @@ export const PostgresCdcConfig = defineConfig({
     min: 1,
     group: 'Snapshot',
   }),
+  'snapshot.max.threads': Config.int({
+    doc:
+      'Chunks the initial snapshot is split into per table (by ranges of a single integer primary key; other tables are one chunk). ' +
+      'Above 1 the chunks run as jobs of the worker\'s job facility: in parallel on every worker with jobs.redis.url, else one after another in the task; ' +
+      'each chunk imports the same exported snapshot and writes its records in Kafka transactions (consumers need isolation.level=read_committed).',
+    default: 1,
+    min: 1,
+    max: 64,
+    group: 'Snapshot',
+  }),
+  'snapshot.read.method': Config.enum(['cursor', 'copy'] as const, {
+    doc: 'How a snapshot chunk reads its rows (with snapshot.max.threads above 1): a server-side cursor fetching snapshot.fetch.size rows at a time, or one COPY ... TO STDOUT streamed in pages of that size (integer keys only; other tables use the cursor).',
+    default: 'cursor',
+    group: 'Snapshot',
+  }),
+  'signal.data.collection': Config.string({
+    doc:
+      'Signal table (`schema.table` with columns `id` text primary key, `type` text, `data` text, as Debezium\'s): rows inserted with type `execute-snapshot` and data `{"data-collections": ["schema.table"], "type": "incremental"}` start an incremental snapshot of those tables while streaming continues; `stop-snapshot` stops it. The connector writes its snapshot watermarks there too, and adds it to a filtered publication. Needed for ad hoc snapshots (also POST /connectors/<name>/snapshots).',
+    optional: true,
+    group: 'Snapshot',
+  }),
+  'incremental.snapshot.chunk.size': Config.int({
+    doc: 'Rows read per chunk (one watermark window) of an incremental snapshot; held in memory until the window closes.',
+    default: 1024,
+    min: 1,
+    group: 'Snapshot',
+  }),
   'heartbeat.interval.ms': Config.int({
     doc:
       'How often, when no change flows, a heartbeat record goes to `__debezium-heartbeat.<topic.prefix>` carrying the server\'s current WAL position, so the slot advances and an idle slot does not pin WAL. 0 disables.',

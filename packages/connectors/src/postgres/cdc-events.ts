@@ -128,7 +128,7 @@ export interface SourceInfo {
   serverName: string;
   db: string;
   tsMs: number;
-  snapshot: 'true' | 'last' | 'false';
+  snapshot: 'true' | 'last' | 'false' | 'incremental';
   txId: number | null;
   lsn: bigint | null;
   sequence?: string | null;

@@ -1,6 +1,7 @@
 /** `PostgresCdcSource`: change data capture through logical replication (pgoutput), Debezium-compatible events. */
 import {
   ConfigError,
+  type ChunkRunner,
   type ConnectorConfig,
   type FieldErrors,
   type SourceConnector,
@@ -13,6 +14,7 @@ import { missingTables } from './catalog.js';
 import { PostgresCdcConfig, type PostgresCdcOptions } from './cdc-config.js';
 import { checkWalLevel, dropSlot, slotInfo } from './cdc-setup.js';
 import { PostgresCdcTask } from './cdc-task.js';
+import { SnapshotChunkRunner } from './cdc-chunks.js';
 import { VERSION } from './version.js';
 
 export class PostgresCdcConnector implements SourceConnector {
@@ -31,6 +33,10 @@ export class PostgresCdcConnector implements SourceConnector {
 
   createTask(): SourceTask {
     return new PostgresCdcTask();
+  }
+
+  createChunkRunner(work: string): ChunkRunner | undefined {
+    return work === 'snapshot' ? new SnapshotChunkRunner() : undefined;
   }
 
   async stop(): Promise<void> {

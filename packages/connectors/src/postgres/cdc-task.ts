@@ -14,17 +14,19 @@
 import type pg from 'pg';
 import type { Pgoutput } from 'pg-logical-replication';
 import {
+  ConfigError,
   ConnectError,
   NotConnectedError,
   type Logger,
   type CommittedOffset,
   type SourceOffset,
   type SourceRecord,
+  type SourceSignal,
   type SourceTask,
   type SourceTaskContext,
   type TaskConfig,
 } from '@ferry/core';
-import { closeQuietly, connect, mapQueryError, parseTableName, tableKey, type TableName } from './connection.js';
+import { closeQuietly, connect, mapQueryError, parseTableName, qualified, tableKey, type TableName } from './connection.js';
 import { describeTable } from './catalog.js';
 import { PostgresCdcConfig, type PostgresCdcOptions } from './cdc-config.js';
 import {
@@ -39,6 +41,8 @@ import {
 } from './cdc-events.js';
 import { checkWalLevel, createSlot, createSlotWithSnapshot, ensurePublication, publicationTables, slotInfo } from './cdc-setup.js';
 import { Snapshotter } from './cdc-snapshot.js';
+import { SnapshotJob } from './cdc-snapshot-job.js';
+import { IncrementalSnapshot } from './cdc-incremental.js';
 import { formatLsn, parseLsn, ReplicationStream } from './cdc-stream.js';
 import { PgTypes } from './types.js';
 
@@ -60,7 +64,13 @@ export class PostgresCdcTask implements SourceTask {
   private db = '';
   private readonly types = new PgTypes();
   private include: Set<string> | null = null;
-  private phase: 'snapshot' | 'streaming' | 'done' = 'streaming';
+  private phase: 'snapshot' | 'jobs' | 'streaming' | 'done' = 'streaming';
+  private job?: SnapshotJob;
+  private incr?: IncrementalSnapshot;
+  private signalTable: TableName | null = null;
+  private readonly signalOids = new Set<number>();
+  /** The record carrying the offset of a just-submitted snapshot job. */
+  private jobRecord?: SourceRecord;
   private snapshot?: Snapshotter;
   private stream?: ReplicationStream;
   private streamError?: Error;
@@ -87,6 +97,18 @@ export class PostgresCdcTask implements SourceTask {
     this.partition = { server: this.cfg['topic.prefix'] };
     const list = this.cfg['table.include.list'];
     this.include = list?.length ? new Set(list.map((t) => tableKey(parseTableName(t)))) : null;
+    const signal = this.cfg['signal.data.collection'];
+    this.signalTable = signal ? parseTableName(signal) : null;
+    if (this.signalTable) {
+      this.incr = new IncrementalSnapshot({
+        prefix: this.cfg['topic.prefix'],
+        db: () => this.db,
+        signalTable: this.signalTable,
+        chunkSize: this.cfg['incremental.snapshot.chunk.size'],
+        types: this.types,
+        log: this.log,
+      });
+    }
     const meta = await connect(this.cfg);
     this.meta = meta;
     try {
@@ -114,10 +136,16 @@ export class PostgresCdcTask implements SourceTask {
     const slot = this.cfg['slot.name'];
     const mode = this.cfg['snapshot.mode'];
     const offset = await this.ctx.offsetReader.offset(this.partition);
-    if (mode !== 'initial_only') await ensurePublication(meta, this.cfg, this.includedTables());
+    if (mode !== 'initial_only') await ensurePublication(meta, this.cfg, this.signalTable ? [...this.includedTables(), this.signalTable] : this.includedTables());
     const info = await slotInfo(meta, slot);
     const snapOpts = this.snapOptions();
 
+    if (offset && offset.snapshot === 'jobs' && this.ctx.jobs) {
+      if (mode !== 'initial_only' && !info.exists) throw this.slotLost(slot);
+      this.job = await SnapshotJob.resume(this.ctx.jobs, offset, this.log);
+      this.phase = 'jobs';
+      return;
+    }
     if (offset && offset.snapshot === true) {
       // Killed during the snapshot: resume it after the last delivered row. The rows still to read come
       // from a newer snapshot than the slot's start; replaying the slot from its start afterwards
@@ -141,12 +169,17 @@ export class PostgresCdcTask implements SourceTask {
       if (!info.exists) throw this.slotLost(slot);
       this.resume = { lsn: BigInt(Number(offset.lsn ?? 0)), event: Number(offset.event ?? -1) };
       this.lastOffsetLsn = this.resume.lsn;
+      this.incr?.restore(offset.incremental);
       this.phase = 'streaming';
       return;
     }
     if (mode === 'never') {
       if (!info.exists) await createSlot(meta, slot);
       this.phase = 'streaming';
+      return;
+    }
+    if (this.parallel()) {
+      await this.submitSnapshotJob(meta, info.exists, info.confirmedFlush);
       return;
     }
     if (mode === 'initial_only') {
@@ -175,6 +208,86 @@ export class PostgresCdcTask implements SourceTask {
     this.phase = 'snapshot';
   }
 
+  /** Above one thread, with the runtime's job facility: the snapshot runs as a chunked job. */
+  private parallel(): boolean {
+    return this.cfg['snapshot.max.threads'] > 1 && this.ctx.jobs !== undefined;
+  }
+
+  private async submitSnapshotJob(meta: pg.Client, slotExists: boolean, confirmedFlush: bigint): Promise<void> {
+    const slot = this.cfg['slot.name'];
+    const tables = await this.snapshotTables(meta);
+    let holder: { release(): Promise<void> };
+    let snapshotName: string;
+    let lsn: bigint;
+    if (this.cfg['snapshot.mode'] !== 'initial_only' && !slotExists) {
+      // The replication connection keeps the exported snapshot importable until it is released.
+      const exported = await createSlotWithSnapshot(this.cfg, slot);
+      this.log.info({ slot, lsn: formatLsn(exported.consistentPoint) }, 'Created replication slot; parallel snapshot follows');
+      holder = exported;
+      snapshotName = exported.snapshotName;
+      lsn = exported.consistentPoint;
+    } else {
+      const c = await connect(this.cfg);
+      try {
+        await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+        snapshotName = (await c.query('SELECT pg_catalog.pg_export_snapshot() AS s')).rows[0].s;
+      } catch (err) {
+        await closeQuietly(c);
+        throw err;
+      }
+      holder = { release: () => closeQuietly(c) };
+      lsn = this.cfg['snapshot.mode'] === 'initial_only' ? 0n : confirmedFlush;
+    }
+    this.job = await SnapshotJob.submit(this.ctx.jobs!, this.cfg, tables, { lsn, snapshotName, holder, log: this.log });
+    this.jobRecord = this.offsetRecord(this.job.offset);
+    this.phase = 'jobs';
+  }
+
+  /** A heartbeat record: how an offset change without a row reaches the offset store. */
+  private offsetRecord(offset: SourceOffset): SourceRecord {
+    const prefix = this.cfg['topic.prefix'];
+    return {
+      sourcePartition: this.partition,
+      sourceOffset: offset,
+      topic: `${this.cfg['heartbeat.topics.prefix']}.${prefix}`,
+      keySchema: HEARTBEAT_KEY_SCHEMA,
+      key: { serverName: prefix },
+      valueSchema: HEARTBEAT_VALUE_SCHEMA,
+      value: { ts_ms: Date.now() },
+      timestamp: Date.now(),
+    };
+  }
+
+  private async pollJob(): Promise<SourceRecord[]> {
+    if (this.jobRecord) {
+      const r = this.jobRecord;
+      this.jobRecord = undefined;
+      return [r];
+    }
+    const job = this.job!;
+    const state = await job.check();
+    if (state === 'running') {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(done, Math.min(this.cfg['poll.interval.ms'], 500));
+        const signal = this.ctx.signal;
+        function done() {
+          clearTimeout(t);
+          signal.removeEventListener('abort', done);
+          resolve();
+        }
+        signal.addEventListener('abort', done, { once: true });
+      });
+      return [];
+    }
+    if (state === 'cancelled') this.log.warn('The snapshot job was cancelled: rows it had not copied are missing; streaming starts');
+    else this.log.info('Parallel snapshot complete');
+    this.job = undefined;
+    this.resume = { lsn: job.lsn, event: -1 };
+    this.lastOffsetLsn = job.lsn;
+    this.phase = this.cfg['snapshot.mode'] === 'initial_only' ? 'done' : 'streaming';
+    return [this.offsetRecord({ lsn: Number(job.lsn), txId: job.txId, event: -1 })];
+  }
+
   private slotLost(slot: string): Error {
     return new ConnectError(
       `Replication slot ${slot} does not exist but offsets of ${this.cfg['topic.prefix']} refer to it: changes may have been lost. ` +
@@ -185,6 +298,7 @@ export class PostgresCdcTask implements SourceTask {
   async poll(): Promise<SourceRecord[]> {
     if (this.ctx.signal.aborted) return [];
     if (this.phase === 'snapshot') return this.pollSnapshot();
+    if (this.phase === 'jobs') return this.pollJob();
     if (this.phase === 'done') {
       await new Promise((r) => setTimeout(r, Math.min(this.cfg['poll.interval.ms'], 1000)));
       return [];
@@ -280,6 +394,13 @@ export class PostgresCdcTask implements SourceTask {
 
   private async pollStream(): Promise<SourceRecord[]> {
     await this.ensureStream();
+    if (this.incr?.active) {
+      try {
+        await this.incr.maybeOpenWindow(await this.metaClient());
+      } catch (err) {
+        throw mapQueryError(err, 'Incremental snapshot');
+      }
+    }
     const out: SourceRecord[] = [];
     const max = this.cfg['max.batch.size'];
     const deadline = Date.now() + this.cfg['poll.interval.ms'];
@@ -335,10 +456,13 @@ export class PostgresCdcTask implements SourceTask {
   private emit(out: SourceRecord[], shape: TableShape, key: unknown, value: Record<string, unknown> | null, ts: number): void {
     const txn = this.txn!;
     const index = txn.index++;
+    this.incr?.onChange(shape.topic, key);
     if (this.skip(txn.commitLsn, index)) return;
     this.resume = { lsn: txn.commitLsn, event: index };
     this.lastOffsetLsn = txn.commitLsn;
     const offset: SourceOffset = { lsn: Number(txn.commitLsn), txId: txn.xid, event: index };
+    const incremental = this.incr?.context();
+    if (incremental) offset.incremental = incremental;
     out.push({
       sourcePartition: this.partition,
       sourceOffset: offset,
@@ -366,6 +490,9 @@ export class PostgresCdcTask implements SourceTask {
         await this.relationShape(msg);
         return;
       case 'insert':
+        if (this.txn && this.signalOids.has(msg.relation.relationOid)) this.signalEvent(msg.new as Record<string, string | null>, out);
+        else if (this.txn) this.changeEvent(msg, out);
+        return;
       case 'update':
       case 'delete':
       case 'truncate':
@@ -379,6 +506,11 @@ export class PostgresCdcTask implements SourceTask {
 
   private async relationShape(rel: Pgoutput.MessageRelation): Promise<void> {
     const name = { schema: rel.schema, table: rel.name };
+    if (this.signalTable && tableKey(name) === tableKey(this.signalTable)) {
+      this.signalOids.add(rel.relationOid);
+      this.relations.set(rel.relationOid, null);
+      return;
+    }
     if (this.include && !this.include.has(tableKey(name))) {
       this.relations.set(rel.relationOid, null);
       return;
@@ -454,6 +586,30 @@ export class PostgresCdcTask implements SourceTask {
     this.emit(out, shape, newKey, envelope(shape, 'u', before, after, this.source()), ts);
   }
 
+  /** A row inserted into the signal table; it takes an event index so a replayed signal is skipped like a record. */
+  private signalEvent(row: Record<string, string | null>, out: SourceRecord[]): void {
+    const txn = this.txn!;
+    const index = txn.index++;
+    if (!this.incr || this.skip(txn.commitLsn, index)) return;
+    const closed = this.incr.onSignal({ id: String(row.id ?? ''), type: String(row.type ?? ''), data: row.data ?? null });
+    if (!closed) return;
+    // The context moves on with the chunk's last row: a crash before it re-reads the chunk (never skips it).
+    if (closed.rows.length === 0) this.incr.advance(closed.next);
+    closed.rows.forEach((r, i) => {
+      if (i === closed.rows.length - 1) this.incr!.advance(closed.next);
+      this.emit(out, r.shape, r.key, r.value, txn.tsMs);
+    });
+  }
+
+  async handleSignal(s: SourceSignal): Promise<void> {
+    if (s.type !== 'execute-snapshot' && s.type !== 'stop-snapshot') throw new ConfigError({ type: [`Unknown signal ${s.type}`] });
+    const table = IncrementalSnapshot.validate(this.signalTable);
+    const tables = ((s.data['data-collections'] as string[] | undefined) ?? []).map((t) => tableKey(parseTableName(t)));
+    const meta = await this.metaClient();
+    if (s.type === 'execute-snapshot') await IncrementalSnapshot.requestSnapshot(meta, table, tables);
+    else await meta.query(`INSERT INTO ${qualified(table)} (id, type, data) VALUES ($1, 'stop-snapshot', $2)`, [`ferry-stop-${Date.now().toString(36)}`, JSON.stringify({ 'data-collections': tables, type: 'incremental' })]);
+  }
+
   private async maybeHeartbeat(out: SourceRecord[]): Promise<void> {
     const interval = this.cfg['heartbeat.interval.ms'];
     if (interval <= 0 || Date.now() - this.lastHeartbeat < interval) return;
@@ -474,7 +630,7 @@ export class PostgresCdcTask implements SourceTask {
     const prefix = this.cfg['topic.prefix'];
     out.push({
       sourcePartition: this.partition,
-      sourceOffset: { lsn: Number(this.safeLsn), txId: null, event: -1 },
+      sourceOffset: { lsn: Number(this.safeLsn), txId: null, event: -1, ...(this.incr?.context() ? { incremental: this.incr.context()! } : {}) },
       topic: `${this.cfg['heartbeat.topics.prefix']}.${prefix}`,
       keySchema: HEARTBEAT_KEY_SCHEMA,
       key: { serverName: prefix },
@@ -488,12 +644,15 @@ export class PostgresCdcTask implements SourceTask {
     for (const c of committed) {
       if (c.partition.server !== this.partition.server) continue;
       const o = c.offset;
-      if (!o || o.snapshot === true || o.lsn === undefined || o.lsn === null) continue;
+      if (!o || o.snapshot === true || o.snapshot === 'jobs' || o.lsn === undefined || o.lsn === null) continue;
       this.stream?.confirm(BigInt(Number(o.lsn)));
     }
   }
 
   async stop(): Promise<void> {
+    const j = this.job;
+    this.job = undefined;
+    await j?.release();
     const s = this.stream;
     this.stream = undefined;
     await s?.stop();

@@ -5,4 +5,6 @@ import { PostgresCdcSource } from './cdc-source.js';
 import { PostgresSink } from './sink.js';
 
 export { PostgresSource, PostgresCdcSource, PostgresSink };
+/** Plans a parallel snapshot (used by the benchmark). */
+export { planSnapshot } from './cdc-chunks.js';
 export const plugins: ConnectorPlugin<any>[] = [PostgresSource, PostgresCdcSource, PostgresSink];

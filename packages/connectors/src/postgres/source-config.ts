@@ -55,6 +55,13 @@ export const PostgresSourceConfig = defineConfig({
     min: 1,
     group: 'Connector',
   }),
+  'bulk.max.threads': Config.int({
+    doc:
+      'bulk mode: chunks each round of a table is split into (ranges of a single integer primary key; other tables are one chunk). Above 1 a round runs as a job of the worker\'s job facility, in one exported snapshot, in parallel on every worker with jobs.redis.url (else one chunk after another in the task), each page written in a Kafka transaction.',
+    default: 1,
+    min: 1,
+    max: 64,
+  }),
   'batch.max.rows': Config.int({
     doc: 'Rows fetched from the server cursor per poll (the most rows held in memory at once per task).',
     default: 1000,

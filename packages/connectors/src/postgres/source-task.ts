@@ -20,6 +20,7 @@ import { closeQuietly, connect, mapQueryError, parseTableName, qi, qualified, ty
 import { describeTable } from './catalog.js';
 import { decodeValue, PgTypes, type ColumnCodec } from './types.js';
 import { PostgresSourceConfig, type PostgresSourceOptions } from './source-config.js';
+import { BulkRound } from './source-bulk.js';
 
 /** Task config key holding the tables assigned to a task (JSON array of {schema, table}). */
 export const TASK_TABLES_KEY = 'ferry.task.tables';
@@ -57,6 +58,10 @@ export class PostgresSourceTask implements SourceTask {
   private units: Unit[] = [];
   private rr = 0;
   private cursor?: OpenCursor;
+  /** bulk.max.threads above 1: the round in progress and its table. */
+  private round?: { unit: Unit; job: BulkRound };
+  /** The last finished round of each table (forgotten when the next one ends). */
+  private readonly lastRound = new Map<Unit, import('@ferry/core').ChunkJobHandle>();
 
   async start(config: TaskConfig, ctx: SourceTaskContext): Promise<void> {
     this.cfg = PostgresSourceConfig.parse(config);
@@ -119,6 +124,7 @@ export class PostgresSourceTask implements SourceTask {
 
   async poll(): Promise<SourceRecord[]> {
     const signal = this.ctx.signal;
+    if (this.cfg.mode === 'bulk' && this.cfg['bulk.max.threads'] > 1 && this.ctx.jobs && !this.cfg.query) return this.pollRound(signal);
     while (!signal.aborted) {
       let client: pg.Client;
       try {
@@ -154,6 +160,30 @@ export class PostgresSourceTask implements SourceTask {
         cur.unit.nextDue = Date.now() + this.cfg['poll.interval.ms'];
       }
       if (records.length > 0) return records;
+    }
+    return [];
+  }
+
+  /** Bulk rounds as chunked jobs: the records go out through the job facility, this task only paces the rounds. */
+  private async pollRound(signal: AbortSignal): Promise<SourceRecord[]> {
+    if (this.round) {
+      if (await this.round.job.poll(signal)) {
+        this.round.unit.nextDue = Date.now() + this.cfg['poll.interval.ms'];
+        this.lastRound.set(this.round.unit, this.round.job.handle);
+        this.round = undefined;
+      }
+      return [];
+    }
+    const unit = this.nextDueUnit();
+    if (!unit) {
+      const wait = Math.min(...this.units.map((u) => u.nextDue)) - Date.now();
+      await abortableSleep(Math.min(Math.max(wait, 1), 1000), signal);
+      return [];
+    }
+    try {
+      this.round = { unit, job: await BulkRound.submit(this.ctx.jobs!, this.cfg, unit.table!, this.log, this.lastRound.get(unit)) };
+    } catch (err) {
+      throw mapQueryError(err, `Bulk copy of ${describeUnit(unit)}`);
     }
     return [];
   }
@@ -315,6 +345,8 @@ export class PostgresSourceTask implements SourceTask {
   }
 
   async stop(): Promise<void> {
+    await this.round?.job.release();
+    this.round = undefined;
     const c = this.client;
     this.client = undefined;
     this.cursor = undefined;

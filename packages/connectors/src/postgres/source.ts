@@ -1,5 +1,6 @@
 /** `PostgresSource`: query-based copying of tables (or a query) into topics, like the JDBC source. */
 import type {
+  ChunkRunner,
   ConnectorConfig,
   FieldErrors,
   SourceConnector,
@@ -12,6 +13,7 @@ import { closeQuietly, connect, parseTableName, qi, type TableName } from './con
 import { describeTable } from './catalog.js';
 import { PostgresSourceConfig, type PostgresSourceOptions } from './source-config.js';
 import { PostgresSourceTask, TASK_TABLES_KEY } from './source-task.js';
+import { BulkChunkRunner } from './source-bulk.js';
 import { VERSION } from './version.js';
 
 export class PostgresSourceConnector implements SourceConnector {
@@ -34,6 +36,10 @@ export class PostgresSourceConnector implements SourceConnector {
 
   createTask(): SourceTask {
     return new PostgresSourceTask();
+  }
+
+  createChunkRunner(work: string): ChunkRunner | undefined {
+    return work === 'bulk' ? new BulkChunkRunner() : undefined;
   }
 
   stop(): void {}

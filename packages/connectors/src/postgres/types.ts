@@ -252,7 +252,65 @@ function decodeTime(s: string): Date | null {
 }
 
 /** `2024-01-02 03:04:05.123456[+00]` -> Date (UTC when no zone: sessions run in UTC). */
+/** Digits of s[a..b) as a number, NaN if any is not a digit. */
+function digits(s: string, a: number, b: number): number {
+  let n = 0;
+  for (let i = a; i < b; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return NaN;
+    n = n * 10 + c;
+  }
+  return n;
+}
+
+/**
+ * The server's ISO output (`YYYY-MM-DD HH:MM:SS[.ffffff][+HH[:MM[:SS]]]`) read by position: snapshots decode
+ * millions of these and the general path (regex, string rebuild, Date.parse) was their largest cost.
+ * Anything else (BC dates, years before 100, infinity) returns undefined for the general path.
+ */
+function fastTimestamp(s: string): number | undefined {
+  if (s.length < 19 || s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45 || s.charCodeAt(10) !== 32 || s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58) return undefined;
+  const y = digits(s, 0, 4);
+  if (!(y >= 100)) return undefined;
+  const mo = digits(s, 5, 7);
+  const d = digits(s, 8, 10);
+  const h = digits(s, 11, 13);
+  const mi = digits(s, 14, 16);
+  const se = digits(s, 17, 19);
+  let i = 19;
+  let ms = 0;
+  if (s.charCodeAt(i) === 46) {
+    let j = i + 1;
+    while (j < s.length && s.charCodeAt(j) >= 48 && s.charCodeAt(j) <= 57) j++;
+    if (j === i + 1) return undefined;
+    const f = s.slice(i + 1, Math.min(j, i + 4)).padEnd(3, '0');
+    ms = digits(f, 0, 3);
+    i = j;
+  }
+  let off = 0;
+  if (i < s.length) {
+    const sign = s.charCodeAt(i) === 43 ? 1 : s.charCodeAt(i) === 45 ? -1 : 0;
+    if (sign === 0 || i + 3 > s.length) return undefined;
+    let secs = digits(s, i + 1, i + 3) * 3600;
+    i += 3;
+    if (i < s.length && s.charCodeAt(i) === 58) {
+      secs += digits(s, i + 1, i + 3) * 60;
+      i += 3;
+    }
+    if (i < s.length && s.charCodeAt(i) === 58) {
+      secs += digits(s, i + 1, i + 3);
+      i += 3;
+    }
+    if (i !== s.length) return undefined;
+    off = sign * secs * 1000;
+  }
+  const t = Date.UTC(y, mo - 1, d, h, mi, se, ms) - off;
+  return Number.isNaN(t) || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 24 || mi > 59 || se > 60 ? undefined : t;
+}
+
 export function decodeTimestamp(s: string): Date | null {
+  const fast = fastTimestamp(s);
+  if (fast !== undefined) return new Date(fast);
   let t = s.replace(' ', 'T');
   const z = /([+-]\d\d)(:?\d\d)?(:?\d\d)?$/.exec(t);
   if (z && t.indexOf('T') < z.index) {

@@ -74,6 +74,25 @@ export interface BackboneAdmin {
   endOffsets(topic: string): Promise<TopicPartitionOffset[]>;
 }
 
+/** A position recorded atomically with a transaction: a consumer-group offset (with metadata) on partition 0 of `topic`. */
+export interface ChunkMarker {
+  groupId: string;
+  topic: string;
+  offset: number;
+  metadata: string;
+}
+
+/** A producer whose writes and a marker become visible together (Kafka transactions). */
+export interface TransactionalProducer {
+  /** Connects and fences any earlier producer of the same transactional id (its open transaction is aborted). */
+  connect(): Promise<void>;
+  /** The committed marker of a group, or null. */
+  readMarker(groupId: string, topic: string): Promise<{ offset: number; metadata: string | null } | null>;
+  /** Writes the messages and the marker in one transaction. */
+  commit(messages: OutMessage[], marker: ChunkMarker): Promise<void>;
+  disconnect(): Promise<void>;
+}
+
 export interface Backbone {
   readonly name: string;
   /** `connection` replaces the backbone's producer connection for this client (a connector's allowed overrides). */
@@ -81,5 +100,7 @@ export interface Backbone {
   /** `connection` replaces the backbone's consumer connection for this client (a connector's allowed overrides). */
   consumer(opts: { groupId: string; clientId: string; fromBeginning?: boolean; connection?: KafkaConnection }): BackboneConsumer;
   admin(): BackboneAdmin;
+  /** A transactional producer (backbones without transactions leave it out: chunked jobs then need one). */
+  transactional?(opts: { transactionalId: string }): TransactionalProducer;
   close(): Promise<void>;
 }

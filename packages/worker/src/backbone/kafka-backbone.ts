@@ -10,9 +10,11 @@ import type {
   InMessage,
   OutMessage,
   TopicSpec,
+  TransactionalProducer,
 } from './backbone.js';
 import type { KafkaConnection, KafkaConnections, KafkaSasl, KafkaTls } from './kafka-connection.js';
 import { tlsPreflight } from './tls-preflight.js';
+import { KafkaTransactionalProducer } from './kafka-transactions.js';
 
 /**
  * Kafka through kafkajs. kafkajs is pure JavaScript and no longer actively
@@ -189,6 +191,10 @@ export class KafkaBackbone implements Backbone {
 
   admin(): BackboneAdmin {
     return new KafkaAdmin(this);
+  }
+
+  transactional(opts: { transactionalId: string }): TransactionalProducer {
+    return new KafkaTransactionalProducer(this.client(this.opts.connections.producer), () => this.adminConn(), opts.transactionalId);
   }
 
   /** @internal shared, lazily connected admin client */

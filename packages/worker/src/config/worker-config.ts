@@ -54,6 +54,23 @@ export const WorkerConfigDef = defineConfig({
   }),
   'consumer.heartbeat.interval.ms': Config.int({ doc: 'Sink consumers: heartbeat interval (ms); well under the session timeout.', default: 3000, min: 100 }),
   'consumer.fetch.max.wait.ms': Config.int({ doc: 'Sink consumers: longest wait of a fetch for new records (ms).', default: 250, min: 0 }),
+  'jobs.redis.url': Config.password({
+    doc: 'Redis (redis://[user:password@]host:port[/db], rediss:// for TLS) of the job queue: chunked work (parallel snapshots) runs as BullMQ jobs that every worker with this option processes. Absent: chunks run one after another inside the submitting task.',
+    optional: true,
+  }),
+  'jobs.queue.name': Config.string({ doc: 'BullMQ queue of chunked jobs (workers sharing it share the work).', default: 'ferry-jobs' }),
+  'jobs.concurrency': Config.int({ doc: 'Chunks this worker runs at the same time (with jobs.redis.url).', default: 2, min: 1, max: 64 }),
+  'jobs.attempts': Config.int({ doc: 'Attempts of a chunk before its job fails (a retry resumes after the chunk\'s last delivered page).', default: 5, min: 1 }),
+  'jobs.backoff.ms': Config.long({ doc: 'First retry delay of a failed chunk (ms), doubled at each attempt.', default: 1000, min: 0 }),
+  'jobs.lock.duration.ms': Config.long({
+    doc: 'How long a chunk stays claimed by a worker that stopped renewing it (crashed) before another worker takes it over (ms).',
+    default: 30000,
+    min: 1000,
+  }),
+  'jobs.marker.topic': Config.string({
+    doc: 'Kafka topic whose consumer-group offsets record, atomically with each page of a chunk\'s records, how far the chunk got (Kafka transactions).',
+    default: 'connect-jobs',
+  }),
   'log.level': Config.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'] as const, { doc: 'Root log level.', default: 'INFO', ignoreCase: true }),
   ...securityOptions,
 }).merge(WorkerKafkaClientConfigDef);

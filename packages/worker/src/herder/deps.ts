@@ -28,4 +28,6 @@ export interface HerderDeps {
   transforms: TransformsFactory;
   /** The config providers the worker declares (none when absent). */
   configProviders?: ConfigProviders;
+  /** Chunked jobs offered to source tasks. */
+  jobs?: import('../jobs/jobs-facility.js').JobsFacility;
 }

@@ -354,8 +354,20 @@ export class Herder {
       await this.deps.configStore.remove(name);
       await this.deps.statusStore.remove(name);
       this.deps.metrics.forgetConnector(name);
+      await this.deps.jobs?.forget(name).catch((err) => this.log.warn({ connector: name, err: (err as Error).message }, 'Could not cancel the jobs of a deleted connector'));
       this.log.info({ connector: name }, 'Connector deleted');
     });
+  }
+
+  /** Hands an ad hoc signal (e.g. execute-snapshot) to the connector's running tasks; resolves with how many took it. */
+  async signal(name: string, signal: import('@ferry/core').SourceSignal): Promise<number> {
+    const rt = this.get(name);
+    let n = 0;
+    for (const t of rt.tasks.values()) {
+      const r = t.runner as { signal?: (s: import('@ferry/core').SourceSignal) => Promise<boolean> } | undefined;
+      if (r?.signal && (await r.signal(signal))) n++;
+    }
+    return n;
   }
 
   async pause(name: string): Promise<void> {
@@ -669,6 +681,8 @@ export class Herder {
         taskConfig,
         onStateChange: onState,
         onTopic: (t) => rt.topics.add(t),
+        rawConfig: rt.config,
+        rawTaskConfig: rt.taskConfigs[id],
       });
       slot.runner = runner;
       if (rt.target === 'PAUSED') runner.pause();

@@ -21,6 +21,9 @@ export interface TaskSpec {
   taskConfig: TaskConfig;
   onStateChange(state: import('@ferry/core').TaskState, detail: StateDetail): void;
   onTopic(topic: string): void;
+  /** Stored (unresolved) connector and task configs, carried by chunked jobs to the worker that runs them. */
+  rawConfig?: Record<string, string>;
+  rawTaskConfig?: TaskConfig;
 }
 
 /** Wires a task with its converters, transforms, error policy and backbone clients. */
@@ -120,6 +123,16 @@ export class TaskFactory {
         task,
         producer: lazyProducer,
         offsetStore: deps.offsetStore,
+        jobs: deps.jobs
+          ? (signal) =>
+              deps.jobs!.forTask({
+                connector: spec.connector,
+                connectorClass: spec.plugin.className,
+                config: spec.rawConfig ?? spec.connectorConfig,
+                taskConfig: spec.rawTaskConfig ?? spec.taskConfig,
+                signal,
+              })
+          : undefined,
         offsetFlushIntervalMs: deps.settings['offset.flush.interval.ms'],
       });
     }

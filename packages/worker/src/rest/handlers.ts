@@ -34,6 +34,8 @@ export interface RestContext {
   clusterId: () => Promise<string>;
   /** "starting" until stores are loaded and connectors started. */
   ready: () => boolean;
+  /** Chunked jobs of connectors (see jobs/routes.ts). */
+  jobs?: import('../jobs/jobs-facility.js').JobsFacility;
 }
 
 export type Handler = (req: RestRequest, ctx: RestContext) => Promise<RestResponse> | RestResponse;

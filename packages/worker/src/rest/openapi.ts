@@ -14,7 +14,20 @@ const plugin = { name: 'plugin', in: 'path', required: true, description: 'Plugi
 const logger = { name: 'logger', in: 'path', required: true, description: 'Logger name, e.g. `connector.orders`.', schema: { type: 'string' } };
 const body = (schema: unknown, description?: string) => ({ required: true, description, content: { 'application/json': { schema } } });
 const notFound = error('Unknown connector (or task).');
+const jobId = { name: 'id', in: 'path', required: true, description: 'Job id.', schema: { type: 'string' } };
 const badRequest = error('Invalid request or config.');
+
+function jobAction(what: string, summary: string) {
+  return {
+    parameters: [connector, jobId],
+    post: {
+      tags: ['jobs'],
+      operationId: `${what}Job`,
+      summary,
+      responses: { '202': json(ref('Job'), 'The job after the change.'), '404': error('Unknown connector or job.') },
+    },
+  };
+}
 
 export const openApiDocument = {
   openapi: '3.1.0',
@@ -33,6 +46,7 @@ export const openApiDocument = {
     { name: 'offsets', description: 'Offsets of a connector (changed only when it is STOPPED).' },
     { name: 'plugins', description: 'Installed plugins and their config definitions.' },
     { name: 'admin', description: 'Log levels.' },
+    { name: 'jobs', description: 'Chunked jobs of a connector (snapshots, backfills) and ad hoc snapshots.' },
   ],
   paths: {
     '/': {
@@ -298,6 +312,37 @@ export const openApiDocument = {
         responses: { '200': json({ type: 'object', additionalProperties: ref('LoggerLevel') }, 'Loggers.') },
       },
     },
+    '/connectors/{connector}/jobs': {
+      parameters: [connector],
+      get: {
+        tags: ['jobs'],
+        operationId: 'listJobs',
+        summary: "The connector's chunked jobs with their progress.",
+        responses: { '200': json({ type: 'array', items: ref('Job') }, 'Jobs, newest last.'), '404': notFound },
+      },
+    },
+    '/connectors/{connector}/jobs/{id}/cancel': jobAction('cancel', 'Cancel a job: no chunk starts afterwards; running chunks stop after their current page.'),
+    '/connectors/{connector}/jobs/{id}/pause': jobAction('pause', 'Pause a job after the current page of each running chunk.'),
+    '/connectors/{connector}/jobs/{id}/resume': jobAction('resume', 'Resume a paused job.'),
+    '/connectors/{connector}/snapshots': {
+      parameters: [connector],
+      post: {
+        tags: ['jobs'],
+        operationId: 'executeSnapshot',
+        summary: 'Start an incremental snapshot of tables while streaming goes on (PostgresCdcSource).',
+        requestBody: body({
+          type: 'object',
+          properties: { 'data-collections': { type: 'array', items: { type: 'string' }, minItems: 1 }, type: { type: 'string', enum: ['incremental'] } },
+          required: ['data-collections'],
+        }),
+        responses: {
+          '202': json({ type: 'object' }, 'Handed to the running task.'),
+          '400': badRequest,
+          '404': notFound,
+          '409': error('No running task of this connector takes ad hoc snapshots.'),
+        },
+      },
+    },
     '/admin/loggers/{logger}': {
       parameters: [logger],
       get: {
@@ -324,6 +369,23 @@ export const openApiDocument = {
         required: ['error_code', 'message'],
       },
       Message: { type: 'object', properties: { message: { type: 'string' } }, required: ['message'] },
+      Job: {
+        type: 'object',
+        properties: {
+          id: { type: 'string' },
+          work: { type: 'string' },
+          state: { type: 'string', enum: ['running', 'paused', 'completed', 'failed', 'cancelled'] },
+          chunks: {
+            type: 'object',
+            properties: { total: { type: 'integer' }, done: { type: 'integer' }, running: { type: 'integer' }, failed: { type: 'integer' } },
+          },
+          rows: { type: 'integer' },
+          rowsPerSecond: { type: 'number' },
+          etaSeconds: { type: ['number', 'null'] },
+          error: { type: 'string' },
+        },
+        required: ['id', 'work', 'state', 'chunks', 'rows'],
+      },
       ServerInfo: {
         type: 'object',
         properties: { version: { type: 'string' }, commit: { type: 'string' }, kafka_cluster_id: { type: ['string', 'null'] } },

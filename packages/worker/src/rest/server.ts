@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '@ferry/core';
 import { errorResponse, routes, type RestContext, type RestResponse } from './handlers.js';
+import { jobRoutes } from '../jobs/routes.js';
 import { openApiDocument } from './openapi.js';
 import { consoleRouter } from './console.js';
 import { cors, hostCheck, requireJsonBody, type CorsOptions } from './guards.js';
@@ -36,7 +37,7 @@ export function createApp(ctx: RestContext, logger: Logger, security: RestSecuri
       res.json(r.body);
     }
   };
-  for (const route of routes) {
+  for (const route of [...routes, ...jobRoutes]) {
     const method = route.method.toLowerCase() as 'get' | 'post' | 'put' | 'patch' | 'delete';
     app[method](route.path, async (req: Request, res: Response) => {
       try {

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import {
   abortableSleep,
+  type ChunkJobs,
   type CommittedOffset,
   type OffsetStore,
   type RecordMetadata,
@@ -8,6 +9,7 @@ import {
   type SourceRecord,
   type SourceTask,
   type SourceTaskContext,
+  type SourceSignal,
 } from '@ferry/core';
 import type { BackboneProducer, OutMessage } from '../backbone/backbone.js';
 import { stableStringify } from '../stores/stable-json.js';
@@ -20,6 +22,8 @@ export interface SourceRunnerDeps extends TaskRunnerDeps {
   offsetStore: OffsetStore;
   /** How often acknowledged source offsets are written to the offset store. */
   offsetFlushIntervalMs: number;
+  /** The job facility for this task's chunked work. */
+  jobs?: ((signal: AbortSignal) => ChunkJobs) | undefined;
   /** Records converted but not yet acknowledged before poll() waits (backpressure). */
   maxBufferedRecords?: number;
 }
@@ -81,6 +85,13 @@ export class SourceTaskRunner extends TaskRunnerBase {
     this.loop = this.run();
   }
 
+  /** Hands an operator's signal to the task; false when the task takes none. */
+  async signal(s: SourceSignal): Promise<boolean> {
+    if (!this.task.handleSignal) return false;
+    await this.task.handleSignal(s);
+    return true;
+  }
+
   private context(): SourceTaskContext {
     const { offsetStore, connector } = this.sdeps;
     return {
@@ -88,6 +99,7 @@ export class SourceTaskRunner extends TaskRunnerBase {
       taskId: this.deps.taskId,
       logger: this.deps.logger,
       signal: this.abort.signal,
+      ...(this.sdeps.jobs ? { jobs: this.sdeps.jobs(this.abort.signal) } : {}),
       offsetReader: {
         async offset(partition: SourcePartition) {
           return (await offsetStore.get(connector, [partition])).get(partition) ?? null;

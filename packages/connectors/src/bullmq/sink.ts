@@ -1,0 +1,35 @@
+/** `BullMqSink`: records become jobs of a BullMQ queue, for Node.js services that consume streams as background jobs. */
+import type { ConnectorConfig, SinkConnector, SinkConnectorPlugin, SinkTask, TaskConfig } from '@ferry/core';
+import { BullMqSinkConfig, type BullMqSinkOptions } from './config.js';
+import { BullMqSinkTask } from './sink-task.js';
+
+const VERSION = '0.1.0';
+
+class BullMqSinkConnector implements SinkConnector {
+  private raw: ConnectorConfig = {};
+
+  start(config: ConnectorConfig): void {
+    BullMqSinkConfig.parse(config);
+    this.raw = config;
+  }
+
+  /** Tasks share the queue: partitions spread over them, job ids stay unique per record. */
+  taskConfigs(maxTasks: number): TaskConfig[] {
+    return Array.from({ length: Math.max(1, maxTasks) }, () => ({ ...this.raw }));
+  }
+
+  createTask(): SinkTask {
+    return new BullMqSinkTask();
+  }
+
+  stop(): void {}
+}
+
+export const BullMqSink: SinkConnectorPlugin<BullMqSinkOptions> = {
+  type: 'sink',
+  className: 'BullMqSink',
+  version: VERSION,
+  description: 'Adds each record as a job to a BullMQ queue on Redis (deterministic job ids: a replay adds no duplicate).',
+  config: BullMqSinkConfig,
+  create: () => new BullMqSinkConnector(),
+};

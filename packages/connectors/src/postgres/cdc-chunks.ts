@@ -1,0 +1,332 @@
+/**
+ * The parallel initial snapshot: the captured tables split into chunks by
+ * primary-key range, each chunk read in its own REPEATABLE READ transaction
+ * that imports the same exported snapshot (as `pg_dump -j` does), so the
+ * union of the chunks is exactly the database at the slot's consistent
+ * point. The runtime runs the chunks (on any worker); a chunk's position is
+ * the primary key of its last delivered row, so a retried chunk resumes
+ * right after it.
+ *
+ * When the exported snapshot is gone (the task that held it stopped), a
+ * chunk reads a fresh snapshot instead: still no row twice, and replaying
+ * the slot from its start afterwards brings a keyed target to the same state.
+ */
+import type { Readable } from 'node:stream';
+import type pg from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
+import type { ChunkContext, ChunkPlanItem, ChunkRunner, JsonObject, Logger, SourceRecord } from '@ferry/core';
+import { closeQuietly, connect, mapQueryError, qi, qualified, tableKey, type ConnectionOptions, type TableName } from './connection.js';
+import { describeTable, type TableInfo } from './catalog.js';
+import { PostgresCdcConfig } from './cdc-config.js';
+import { buildShape, decodeTuple, envelope, keyOf, type SourceInfo, type TableShape } from './cdc-events.js';
+import { PgTypes } from './types.js';
+
+const INTEGER_TYPES = new Set(['int2', 'int4', 'int8']);
+
+/** One chunk: a table and a half-open range `[lo, hi)` of its single integer key (null: unbounded). */
+export interface SnapshotChunk extends JsonObject {
+  schema: string;
+  table: string;
+  lo: string | null;
+  hi: string | null;
+  snapshot: string | null;
+  lsn: string;
+  txId: number | null;
+  startedAt: number;
+}
+
+/** Opens a REPEATABLE READ transaction on `snapshotName`, or on a fresh snapshot when it is no longer importable. */
+export async function beginSnapshot(client: pg.Client, snapshotName: string | null, log?: Logger): Promise<boolean> {
+  await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+  if (!snapshotName) return false;
+  try {
+    await client.query(`SET TRANSACTION SNAPSHOT '${snapshotName.replace(/'/g, "''")}'`);
+    return true;
+  } catch (err) {
+    if ((err as { code?: string }).code !== '22023') throw err;
+    log?.warn({ snapshot: snapshotName }, 'The exported snapshot is gone: reading this chunk from a fresh snapshot');
+    await client.query('ROLLBACK');
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    return false;
+  }
+}
+
+/** Splits every table into at most `threads` key ranges (tables without a single integer key are one chunk). */
+export async function planSnapshot(
+  conn: ConnectionOptions,
+  tables: TableName[],
+  o: { snapshotName: string | null; threads: number; lsn: bigint; txId: number | null },
+): Promise<{ items: ChunkPlanItem[]; txId: number }> {
+  const client = await connect(conn);
+  const out: ChunkPlanItem[] = [];
+  const startedAt = Date.now();
+  try {
+    await beginSnapshot(client, o.snapshotName);
+    const x = await client.query(`SELECT pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot())::text AS xmin`);
+    o = { ...o, txId: o.txId ?? Number(x.rows[0].xmin) };
+    for (const name of [...tables].sort((a, b) => tableKey(a).localeCompare(tableKey(b)))) {
+      const info = await describeTable(client, name);
+      if (!info) throw new Error(`Table ${tableKey(name)} does not exist`);
+      const est = await client.query(`SELECT GREATEST(reltuples, 0)::int8::text AS n FROM pg_catalog.pg_class WHERE oid = $1`, [info.oid]);
+      const estimate = Number(est.rows[0]?.n ?? 0);
+      const base = { schema: name.schema, table: name.table, snapshot: o.snapshotName, lsn: o.lsn.toString(), txId: o.txId, startedAt };
+      const pk = info.primaryKey.length === 1 ? info.columns.find((c) => c.name === info.primaryKey[0]) : undefined;
+      if (!pk || !INTEGER_TYPES.has(pk.typeName) || o.threads <= 1) {
+        out.push({ chunk: { ...base, lo: null, hi: null }, estimatedRows: estimate, label: tableKey(name) });
+        continue;
+      }
+      const r = await client.query(`SELECT min(${qi(pk.name)})::text AS lo, max(${qi(pk.name)})::text AS hi FROM ${qualified(name)}`);
+      const lo = r.rows[0].lo === null ? null : BigInt(r.rows[0].lo);
+      const hi = r.rows[0].hi === null ? null : BigInt(r.rows[0].hi) + 1n;
+      const n = BigInt(o.threads);
+      if (lo === null || hi === null || hi - lo < n) {
+        out.push({ chunk: { ...base, lo: null, hi: null }, estimatedRows: estimate, label: tableKey(name) });
+        continue;
+      }
+      const step = (hi - lo + n - 1n) / n;
+      for (let i = 0n; i < n; i++) {
+        const a = lo + i * step;
+        if (a >= hi) break;
+        const b = a + step;
+        // The outer chunks are open-ended: a fresh snapshot (see above) may hold keys outside [min, max].
+        const chunk: SnapshotChunk = { ...base, lo: i === 0n ? null : a.toString(), hi: b >= hi ? null : b.toString() };
+        out.push({ chunk, estimatedRows: Math.round(estimate / o.threads), label: `${tableKey(name)} [${chunk.lo ?? '-inf'}, ${chunk.hi ?? '+inf'})` });
+      }
+    }
+    await client.query('COMMIT');
+    return { items: out, txId: o.txId! };
+  } catch (err) {
+    throw mapQueryError(err, 'Planning the snapshot');
+  } finally {
+    await closeQuietly(client);
+  }
+}
+
+/** Text-format COPY field: `\N` is null, backslash escapes otherwise. */
+function unescapeCopy(f: string): string | null {
+  if (f === '\\N') return null;
+  if (f.indexOf('\\') < 0) return f;
+  let out = '';
+  for (let i = 0; i < f.length; i++) {
+    const ch = f[i]!;
+    if (ch !== '\\' || i + 1 >= f.length) {
+      out += ch;
+      continue;
+    }
+    const n = f[++i]!;
+    switch (n) {
+      case 'b': out += '\b'; break;
+      case 'f': out += '\f'; break;
+      case 'n': out += '\n'; break;
+      case 'r': out += '\r'; break;
+      case 't': out += '\t'; break;
+      case 'v': out += '\v'; break;
+      case 'x': {
+        const m = /^[0-9a-fA-F]{1,2}/.exec(f.slice(i + 1))![0];
+        out += String.fromCharCode(parseInt(m, 16));
+        i += m.length;
+        break;
+      }
+      default:
+        if (n >= '0' && n <= '7') {
+          const m = /^[0-7]{1,3}/.exec(f.slice(i))![0];
+          out += String.fromCharCode(parseInt(m, 8));
+          i += m.length - 1;
+        } else out += n;
+    }
+  }
+  return out;
+}
+
+interface Reader {
+  /** The next page of rows (text values in column order), empty when done. */
+  next(): Promise<Array<Array<string | null>>>;
+  close(): Promise<void>;
+}
+
+function cursorReader(client: pg.Client, sql: string, values: unknown[], fetchSize: number, skip = 0): Reader {
+  let open = false;
+  return {
+    async next() {
+      if (!open) {
+        await client.query({ text: `DECLARE ferry_chunk NO SCROLL CURSOR FOR ${sql}`, values });
+        open = true;
+        if (skip > 0) await client.query(`MOVE FORWARD ${skip} IN ferry_chunk`);
+      }
+      const r = await client.query<string[]>({ text: `FETCH FORWARD ${fetchSize} FROM ferry_chunk`, rowMode: 'array' });
+      return r.rows;
+    },
+    async close() {
+      if (open) await client.query('CLOSE ferry_chunk').catch(() => undefined);
+    },
+  };
+}
+
+/** COPY (SELECT ...) TO STDOUT, parsed as it streams; paused while a page is being delivered. */
+function copyReader(client: pg.Client, sql: string, values: unknown[], fetchSize: number): Reader {
+  // COPY takes no parameters: the values are integer keys, inlined after a check.
+  let i = 0;
+  const text = sql.replace(/\$(\d+)::(?:bigint|integer|smallint)/g, () => {
+    const v = String(values[i++]);
+    if (!/^-?\d+$/.test(v)) throw new Error(`Not an integer key: ${v}`);
+    return v;
+  });
+  const stream = client.query(copyTo(`COPY (${text}) TO STDOUT`)) as unknown as Readable;
+  let buf = '';
+  let rows: Array<Array<string | null>> = [];
+  let ended = false;
+  let failure: Error | undefined;
+  let wake: (() => void) | undefined;
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    buf += chunk;
+    let nl: number;
+    let start = 0;
+    while ((nl = buf.indexOf('\n', start)) >= 0) {
+      rows.push(buf.slice(start, nl).split('\t').map(unescapeCopy));
+      start = nl + 1;
+    }
+    buf = buf.slice(start);
+    if (rows.length >= fetchSize) stream.pause();
+    wake?.();
+  });
+  stream.on('end', () => {
+    ended = true;
+    wake?.();
+  });
+  stream.on('error', (err: Error) => {
+    failure = err;
+    wake?.();
+  });
+  return {
+    async next() {
+      while (rows.length < fetchSize && !ended && !failure) {
+        if (stream.isPaused()) stream.resume();
+        await new Promise<void>((r) => (wake = r));
+        wake = undefined;
+      }
+      if (failure) throw failure;
+      const page = rows.length > fetchSize ? rows.slice(0, fetchSize) : rows;
+      rows = rows.length > fetchSize ? rows.slice(fetchSize) : [];
+      return page;
+    },
+    async close() {
+      if (!ended && !failure) {
+        stream.destroy();
+      }
+    },
+  };
+}
+
+/** How a chunk's rows become records: built once per chunk, after the table was described in the chunk's snapshot. */
+export type RowBuilder = (info: TableInfo, types: PgTypes, db: string) => (row: Array<string | null>) => SourceRecord;
+
+/**
+ * Reads one chunk (a table and a key range, see {@link SnapshotChunk}) in its snapshot and emits its rows page
+ * by page with the chunk position after each page; resumes after `ctx.resumeFrom`.
+ */
+export async function readTableChunk(
+  ctx: ChunkContext,
+  conn: ConnectionOptions,
+  o: { fetchSize: number; method: 'cursor' | 'copy'; what: string },
+  builder: RowBuilder,
+): Promise<void> {
+  const c = ctx.chunk as SnapshotChunk;
+  const name: TableName = { schema: c.schema, table: c.table };
+  const client = await connect(conn);
+  const types = new PgTypes();
+  let reader: Reader | undefined;
+  try {
+    let info: TableInfo | undefined;
+    let db: string;
+    let imported: boolean;
+    try {
+      imported = await beginSnapshot(client, c.snapshot, ctx.logger);
+      info = await describeTable(client, name);
+      if (!info) throw new Error(`Table ${tableKey(name)} does not exist`);
+      await types.resolve(client, info.columns.map((col) => col.typeOid));
+      db = (await client.query('SELECT current_database() AS db')).rows[0].db;
+    } catch (err) {
+      throw mapQueryError(err, `${o.what} of ${tableKey(name)}`);
+    }
+    const build = builder(info, types, db);
+    const pkIdx = info.primaryKey.map((k) => info!.columns.findIndex((col) => col.name === k));
+    const pkCols = pkIdx.map((i) => info!.columns[i]!);
+    const conds: string[] = [];
+    const values: unknown[] = [];
+    const tuple = pkCols.map((col) => qi(col.name)).join(', ');
+    const param = (v: unknown, col: { castType: string }) => {
+      values.push(v);
+      return `$${values.length}::${col.castType}`;
+    };
+    if (c.lo !== null) conds.push(`${tuple} >= ${param(c.lo, pkCols[0]!)}`);
+    if (c.hi !== null) conds.push(`${tuple} < ${param(c.hi, pkCols[0]!)}`);
+    const resume = ctx.resumeFrom as { after?: string[]; skip?: number } | null;
+    if (resume?.after && pkCols.length) conds.push(`(${tuple}) > (${pkCols.map((col, i) => param(resume.after![i], col)).join(', ')})`);
+    let sql = `SELECT * FROM ${qualified(name)}`;
+    if (conds.length) sql += ` WHERE ${conds.join(' AND ')}`;
+    if (pkCols.length) sql += ` ORDER BY ${tuple}`;
+    const useCopy = o.method === 'copy' && pkCols.length > 0 && pkCols.every((col) => INTEGER_TYPES.has(col.typeName));
+    // Tables without a key have no order to resume in: the position counts rows, valid only in the same snapshot.
+    let skip = resume?.skip ?? 0;
+    if (!pkCols.length && skip > 0 && !imported) {
+      throw new Error(`Table ${tableKey(name)} has no primary key and its snapshot is gone: its chunk cannot resume after row ${skip} exactly`);
+    }
+    reader = useCopy ? copyReader(client, sql, values, o.fetchSize) : cursorReader(client, sql, values, o.fetchSize, pkCols.length ? 0 : skip);
+    for (;;) {
+      if (ctx.signal.aborted) return;
+      let rows: Array<Array<string | null>>;
+      try {
+        rows = await reader.next();
+      } catch (err) {
+        throw mapQueryError(err, `${o.what} of ${tableKey(name)}`);
+      }
+      if (rows.length === 0) break;
+      const records = rows.map(build);
+      skip += rows.length;
+      const last = rows[rows.length - 1]!;
+      await ctx.emit(records, pkCols.length ? { after: pkIdx.map((i) => last[i] ?? null) } : { skip });
+    }
+    await reader.close();
+    reader = undefined;
+    await client.query('COMMIT').catch(() => undefined);
+  } finally {
+    await reader?.close();
+    await closeQuietly(client);
+  }
+}
+
+/** Runs snapshot chunks (work `snapshot` of PostgresCdcSource). */
+export class SnapshotChunkRunner implements ChunkRunner {
+  async runChunk(ctx: ChunkContext): Promise<void> {
+    const cfg = PostgresCdcConfig.parse(ctx.config);
+    const c = ctx.chunk as SnapshotChunk;
+    await readTableChunk(ctx, cfg, { fetchSize: cfg['snapshot.fetch.size'], method: cfg['snapshot.read.method'], what: 'Snapshot' }, (info, types, db) => {
+      const shape = buildShape(cfg['topic.prefix'], c.schema, c.table, info.columns, info.primaryKey, types);
+      const source: SourceInfo = { serverName: cfg['topic.prefix'], db, tsMs: c.startedAt, snapshot: 'true', txId: c.txId, lsn: BigInt(c.lsn) };
+      return (row) => toRecord(shape, info, row, source, c.startedAt);
+    });
+  }
+}
+
+function toRecord(
+  shape: TableShape,
+  info: TableInfo,
+  row: Array<string | null>,
+  source: SourceInfo,
+  ts: number,
+): SourceRecord {
+  const tuple: Record<string, unknown> = {};
+  info.columns.forEach((col, i) => (tuple[col.name] = row[i]));
+  const after = decodeTuple(shape, tuple);
+  return {
+    sourcePartition: {},
+    sourceOffset: {},
+    topic: shape.topic,
+    keySchema: shape.keySchema,
+    key: keyOf(shape, after),
+    valueSchema: shape.envelopeSchema,
+    value: envelope(shape, 'r', null, after, source),
+    timestamp: ts,
+  };
+}
