@@ -2,6 +2,7 @@ import { Config, defineConfig, normalizeConfig } from '@ferry/core';
 import { WorkerKafkaClientConfigDef } from './kafka-client-config.js';
 import { ConfigProviders } from './config-providers.js';
 import { securityOptions } from './security-config.js';
+import { kinesisBackboneOptions } from '../backbone/kinesis/options.js';
 
 /** Every worker option, declared once (docs, defaults, checks). */
 export const WorkerConfigDef = defineConfig({
@@ -54,6 +55,13 @@ export const WorkerConfigDef = defineConfig({
   }),
   'consumer.heartbeat.interval.ms': Config.int({ doc: 'Sink consumers: heartbeat interval (ms); well under the session timeout.', default: 3000, min: 100 }),
   'consumer.fetch.max.wait.ms': Config.int({ doc: 'Sink consumers: longest wait of a fetch for new records (ms).', default: 250, min: 0 }),
+  backbone: Config.enum(['kafka', 'kinesis'] as const, {
+    doc: 'The stream backbone between source and sink connectors: kafka (bootstrap.servers) or kinesis (kinesis.* options, leases in Redis).',
+    default: 'kafka',
+    ignoreCase: true,
+    importance: 'HIGH',
+  }),
+  ...kinesisBackboneOptions,
   'log.level': Config.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'] as const, { doc: 'Root log level.', default: 'INFO', ignoreCase: true }),
   ...securityOptions,
 }).merge(WorkerKafkaClientConfigDef);
