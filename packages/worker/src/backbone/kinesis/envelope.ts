@@ -16,7 +16,7 @@
  *               4 value length (i32 BE, -1 = null) + bytes
  * ```
  *
- * 19 bytes of overhead for a record without key or headers. A blob that does
+ * 16 bytes of overhead, plus 4 per present key or value and the headers. A blob that does
  * not start with the magic and version is a plain producer's record: it is
  * read as a value only (no key, no headers, the arrival time as timestamp).
  */
