@@ -22,6 +22,7 @@ export function createKinesisBackbone(s: WorkerSettings, logs: LogManager): Kine
     redisUrl: s['kinesis.coordination.redis.url'],
     leaseDurationMs: s['kinesis.lease.duration.ms'],
     pollIntervalMs: s['kinesis.poll.interval.ms'],
+    maxRecords: s['kinesis.max.records'],
     shardSyncIntervalMs: s['kinesis.shard.sync.interval.ms'],
   });
 }

@@ -24,6 +24,8 @@ export interface KinesisBackboneOptions {
   redisUrl: string;
   leaseDurationMs: number;
   pollIntervalMs: number;
+  /** GetRecords limit per call. */
+  maxRecords: number;
   shardSyncIntervalMs: number;
 }
 

@@ -7,8 +7,6 @@ import { isExpiredIterator, isNotFound, isThrottle, listShards, shardOrdinal } f
 import { decodeEnvelope } from './envelope.js';
 import type { KinesisBackbone } from './kinesis-backbone.js';
 
-const GET_RECORDS_LIMIT = 1000;
-
 /** One leased shard being read. */
 interface ShardReader {
   field: string;
@@ -239,7 +237,7 @@ export class KinesisConsumer implements BackboneConsumer {
           continue;
         }
         it ??= await this.iterator(r);
-        const out = await this.b.client.send(new GetRecordsCommand({ ShardIterator: it, Limit: GET_RECORDS_LIMIT }));
+        const out = await this.b.client.send(new GetRecordsCommand({ ShardIterator: it, Limit: this.b.opts.maxRecords }));
         attempt = 0;
         const recs = out.Records ?? [];
         if (recs.length && r.active) {

@@ -48,6 +48,13 @@ export const kinesisBackboneOptions = {
     min: 0,
     group: 'Kinesis backbone',
   }),
+  'kinesis.max.records': Config.int({
+    doc: 'backbone=kinesis: most records one GetRecords call returns (one batch handed to a sink task).',
+    default: 1000,
+    min: 1,
+    max: 10000,
+    group: 'Kinesis backbone',
+  }),
   'kinesis.shard.sync.interval.ms': Config.long({
     doc: 'backbone=kinesis: how often shard lists and leases are re-examined (ms).',
     default: 2000,
