@@ -12,6 +12,7 @@ import { MergeShardsCommand, SplitShardCommand, type KinesisClient } from '@aws-
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { RecordGen, checkPerKey, countsOf, deleteStream, kinesis, listShards, putTestRecords, waitActive, type TestRecord } from '../packages/connectors/test/kinesis/helpers.js';
+import { RedisShardLeaseStore } from '../packages/worker/src/stores/redis-shard-lease-store.js';
 import { killAllWorkers, readLines, requireStack, startWorker, uniqueName, waitFor, type WorkerHandle } from './harness/index.js';
 
 const PG_URL = process.env.FERRY_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -272,6 +273,29 @@ describe('Kinesis backbone', () => {
     } finally {
       await w1.stop();
       await w2.kill();
+    }
+  });
+
+  it('lease fencing: a worker that lost its lease can neither renew it nor move its checkpoint', async () => {
+    const group = uniqueName('fence');
+    const store = new RedisShardLeaseStore(REDIS_URL);
+    try {
+      const a = await store.acquire(group, 's/shardId-000000000000', 'A', 300);
+      assert.ok(a);
+      assert.equal(await store.acquire(group, 's/shardId-000000000000', 'B', 300), null, 'a live lease is not taken');
+      assert.equal(await store.checkpoint(group, 's/shardId-000000000000', 'A', a.gen, { seq: '100', ord: 1 }), true);
+      // A stalls; its lease expires and B takes it
+      const b = await waitFor(() => store.acquire(group, 's/shardId-000000000000', 'B', 60000), { timeoutMs: 10000, intervalMs: 50, message: 'B takes the expired lease' });
+      assert.equal(b.gen, a.gen + 1);
+      assert.deepEqual(b.checkpoint, { seq: '100', ord: 1 }, 'B starts from A\'s last checkpoint');
+      assert.equal(await store.checkpoint(group, 's/shardId-000000000000', 'A', a.gen, { seq: '200', ord: 2 }), false, 'the zombie is fenced off');
+      assert.equal(await store.renew(group, 's/shardId-000000000000', 'A', a.gen, 300), null, 'the zombie cannot renew');
+      await store.release(group, 's/shardId-000000000000', 'A', a.gen);
+      assert.equal(await store.checkpoint(group, 's/shardId-000000000000', 'B', b.gen, { seq: '300', ord: 3 }), true, 'the zombie cannot release it either');
+      assert.deepEqual((await store.checkpoints(group)).get('s/shardId-000000000000'), { seq: '300', ord: 3 });
+    } finally {
+      await store.deleteGroup(group);
+      await store.close();
     }
   });
 });
