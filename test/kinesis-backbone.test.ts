@@ -8,10 +8,11 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { MergeShardsCommand, SplitShardCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
+import { MergeShardsCommand, PutRecordsCommand, SplitShardCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { RecordGen, checkPerKey, countsOf, deleteStream, kinesis, listShards, putTestRecords, waitActive, type TestRecord } from '../packages/connectors/test/kinesis/helpers.js';
+import { RecordGen, checkPerKey, countsOf, deleteStream, kinesis, listShards, putTestRecords, readStream, waitActive, type TestRecord } from '../packages/connectors/test/kinesis/helpers.js';
+import { decodeEnvelope } from '../packages/worker/src/backbone/kinesis/envelope.js';
 import { RedisShardLeaseStore } from '../packages/worker/src/stores/redis-shard-lease-store.js';
 import { killAllWorkers, readLines, requireStack, startWorker, uniqueName, waitFor, type WorkerHandle } from './harness/index.js';
 
@@ -273,6 +274,55 @@ describe('Kinesis backbone', () => {
     } finally {
       await w1.stop();
       await w2.kill();
+    }
+  });
+
+  it('the same error handling: a record the converter rejects goes to a DLQ stream with its key, headers and timestamp', async () => {
+    const tag = uniqueName('kbbdlq');
+    const prefix = `${tag}-`;
+    streams.push(`${prefix}in`, `${prefix}dlq`);
+    const w = await startWorker({ workerConfig: kinesisWorker(prefix) });
+    const file = join(w.dir, 'out.jsonl');
+    try {
+      const r = await w.request('POST', '/connectors', {
+        name: `${tag}-sink`,
+        config: {
+          'connector.class': 'FileStreamSink', topics: 'in', file,
+          'value.converter': 'JsonConverter', 'value.converter.schemas.enable': 'false',
+          'errors.tolerance': 'all', 'errors.deadletterqueue.topic.name': 'dlq', 'errors.deadletterqueue.context.headers.enable': 'true',
+          transforms: 'tag', 'transforms.tag.type': 'org.apache.kafka.connect.transforms.InsertField$Value', 'transforms.tag.static.field': 'via', 'transforms.tag.static.value': 'kinesis',
+        },
+      });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      await w.waitForRunning(`${tag}-sink`);
+      await waitActive(client, `${prefix}in`);
+      const at = Date.now();
+      await client.send(new PutRecordsCommand({
+        StreamName: `${prefix}in`,
+        Records: [
+          { PartitionKey: 'a', Data: Buffer.from('{"n":1}') },
+          { PartitionKey: 'b', Data: Buffer.from('not json {') },
+          { PartitionKey: 'a', Data: Buffer.from('{"n":2}') },
+        ],
+      }));
+      await waitFor(() => readLines(file).length >= 2, { timeoutMs: 60000, message: 'good records delivered' });
+      assert.deepEqual(readLines(file).map((l) => JSON.parse(l)), [{ n: 1, via: 'kinesis' }, { n: 2, via: 'kinesis' }]);
+      const dlq = await waitFor(async () => {
+        const recs = [...(await readStream(client, `${prefix}dlq`).catch(() => new Map())).values()].flat();
+        return recs.length ? recs : null;
+      }, { timeoutMs: 60000, message: 'DLQ record' });
+      assert.equal(dlq.length, 1);
+      const d = decodeEnvelope(Buffer.from(dlq[0]!.Data!), 0);
+      assert.equal(d.enveloped, true, 'the DLQ record carries the envelope');
+      assert.equal(d.value?.toString(), 'not json {');
+      const headers = Object.fromEntries(d.headers.map((h) => [h.key, h.value?.toString()]));
+      assert.equal(headers['__connect.errors.topic'], 'in', JSON.stringify(headers));
+      assert.equal(headers['__connect.errors.stage'], 'VALUE_CONVERTER');
+      assert.ok(Math.abs(d.timestamp - at) < 60000, `timestamp kept (${d.timestamp} vs ${at})`);
+      const st = await w.request('GET', `/connectors/${tag}-sink/status`);
+      assert.equal(st.body.tasks[0].state, 'RUNNING');
+    } finally {
+      await w.stop();
     }
   });
 
