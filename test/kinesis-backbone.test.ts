@@ -277,7 +277,7 @@ describe('Kinesis backbone', () => {
     }
   });
 
-  it('the same error handling: a record the converter rejects goes to a DLQ stream with its key, headers and timestamp', async () => {
+  it('the same error handling: a record the converter rejects goes to a DLQ stream, its error headers and timestamp in the envelope', async () => {
     const tag = uniqueName('kbbdlq');
     const prefix = `${tag}-`;
     streams.push(`${prefix}in`, `${prefix}dlq`);
