@@ -13,6 +13,7 @@ import { RedisShardLeaseStore } from '../../stores/redis-shard-lease-store.js';
 import { createClient, errorName, isInUse, isNotFound, isThrottle, listShards, shardIdOf, shardOrdinal, type KinesisClientSettings } from './client.js';
 import { encodeEnvelope } from './envelope.js';
 import { KinesisConsumer } from './kinesis-consumer.js';
+import type { KinesisContext } from './context.js';
 
 export interface KinesisBackboneOptions {
   client: KinesisClientSettings;
@@ -40,7 +41,7 @@ const MAX_PUT_BYTES = 4 * 1024 * 1024;
  * with the Kinesis sequence number it stands for, so ordinals are the same
  * after a restart and the runtime never handles a sequence number.
  */
-export class KinesisBackbone implements Backbone {
+export class KinesisBackbone implements Backbone, KinesisContext {
   readonly name = 'kinesis';
   readonly client: KinesisClient;
   readonly leases: RedisShardLeaseStore;
@@ -69,6 +70,10 @@ export class KinesisBackbone implements Backbone {
 
   admin(): BackboneAdmin {
     return new KinesisAdmin(this);
+  }
+
+  listTopics(): Promise<string[]> {
+    return this.admin().listTopics();
   }
 
   /** Creates the topic's stream if missing (with `shards`, else the configured count) and waits until it takes writes. */

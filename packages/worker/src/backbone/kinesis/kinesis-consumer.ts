@@ -5,7 +5,7 @@ import type { BackboneConsumer, ConsumerHandlers, InMessage } from '../backbone.
 import type { ShardCheckpoint } from '../../stores/redis-shard-lease-store.js';
 import { isExpiredIterator, isNotFound, isThrottle, listShards, shardOrdinal } from './client.js';
 import { decodeEnvelope } from './envelope.js';
-import type { KinesisBackbone } from './kinesis-backbone.js';
+import type { KinesisContext } from './context.js';
 
 /** One leased shard being read. */
 interface ShardReader {
@@ -52,7 +52,7 @@ export class KinesisConsumer implements BackboneConsumer {
   private readonly log;
 
   constructor(
-    private readonly b: KinesisBackbone,
+    private readonly b: KinesisContext,
     private readonly group: string,
     clientId: string,
     private readonly fromBeginning: boolean,
@@ -95,7 +95,7 @@ export class KinesisConsumer implements BackboneConsumer {
     if (this.spec.topics?.length) return this.spec.topics.map((t) => this.b.streamOf(t));
     if (!this.spec.pattern) return [];
     const pattern = this.spec.pattern;
-    return (await this.b.admin().listTopics()).filter((t) => pattern.test(t)).map((t) => this.b.streamOf(t));
+    return (await this.b.listTopics()).filter((t) => pattern.test(t)).map((t) => this.b.streamOf(t));
   }
 
   private async shardsOf(stream: string): Promise<Shard[]> {

@@ -32,7 +32,7 @@ export const kinesisBackboneOptions = {
     group: 'Kinesis backbone',
   }),
   'kinesis.coordination.redis.url': Config.password({
-    doc: 'backbone=kinesis: Redis (redis://[user:password@]host:port[/db], rediss:// for TLS) holding the shard leases and checkpoints of sink consumer groups. Secret: it may carry a password.',
+    doc: 'backbone=kinesis: Redis (redis://[user:password@]host:port[/db], rediss:// for TLS) holding the shard leases and checkpoints of sink consumer groups; default redis://127.0.0.1:6379. Secret: it may carry a password.',
     default: 'redis://127.0.0.1:6379',
     group: 'Kinesis backbone',
   }),
