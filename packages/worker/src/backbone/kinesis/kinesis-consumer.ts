@@ -45,6 +45,8 @@ export class KinesisConsumer implements BackboneConsumer {
   private handlers: ConsumerHandlers | undefined;
   private readonly readers = new Map<string, ShardReader>();
   private readonly paused = new Set<string>();
+  /** Dropped shards whose in-flight batch and lease release are not through yet. */
+  private readonly draining = new Set<Promise<unknown>>();
   private running = false;
   private syncLoop: Promise<void> | undefined;
   private readonly stop = new AbortController();
@@ -123,11 +125,11 @@ export class KinesisConsumer implements BackboneConsumer {
       const want = await store.renew(this.group, r.field, this.me, r.gen, dur);
       if (want === null) {
         this.log.warn({ shard: r.field }, 'Shard lease lost');
-        await this.drop(r, false);
+        this.drop(r, false);
         changed = true;
       } else if (want !== '' && want !== this.me) {
         this.log.info({ shard: r.field, to: want }, 'Handing shard over');
-        await this.drop(r, true);
+        this.drop(r, true);
         changed = true;
       }
     }
@@ -174,7 +176,7 @@ export class KinesisConsumer implements BackboneConsumer {
       const busiest = [...load.entries()].sort((x, y) => y[1].length - x[1].length)[0];
       if (busiest && busiest[1].length > target) await store.requestHandoff(this.group, busiest[1][0]!, this.me);
     }
-    if (changed) await this.announce();
+    if (changed) this.announce();
     for (const r of this.readers.values()) if (!r.loop && r.active) r.loop = this.read(r);
   }
 
@@ -200,18 +202,37 @@ export class KinesisConsumer implements BackboneConsumer {
     this.log.info({ shard: field, gen, from: cp?.seq ?? (this.fromBeginning || r.child ? 'TRIM_HORIZON' : 'LATEST') }, 'Shard lease acquired');
   }
 
-  /** Stops reading a shard; with `release`, gives its lease back for another member to take at once. */
-  private async drop(r: ShardReader, release: boolean): Promise<void> {
+  /**
+   * Stops reading a shard without waiting for its in-flight batch (a slow
+   * put() must not hold up the renewal of the other leases); with `release`,
+   * gives the lease back once that batch is through, so the next owner starts
+   * after it.
+   */
+  private drop(r: ShardReader, release: boolean): void {
     r.active = false;
     r.wake?.abort();
-    await r.loop?.catch(() => undefined);
     this.readers.delete(r.field);
-    if (release) await this.b.leases.release(this.group, r.field, this.me, r.gen).catch(() => undefined);
+    const done = (r.loop ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(() => (release ? this.b.leases.release(this.group, r.field, this.me, r.gen) : undefined))
+      .catch(() => undefined);
+    this.draining.add(done);
+    void done.then(() => this.draining.delete(done));
   }
 
-  private async announce(): Promise<void> {
+  /**
+   * Tells the runtime the new assignment. Not awaited by the lease loop: the
+   * runtime queues it ahead of any batch of a newly read shard, and waiting
+   * for it behind a slow put() would let the other leases expire.
+   */
+  private announce(): void {
     const tps = [...this.readers.values()].filter((r) => r.active).map((r) => r.tp);
-    await this.handlers?.onAssignment(tps);
+    const failed = (err: unknown) => this.log.warn({ err: (err as Error).message }, 'Assignment handler failed');
+    try {
+      void Promise.resolve(this.handlers?.onAssignment(tps)).catch(failed);
+    } catch (err) {
+      failed(err);
+    }
   }
 
   private async iterator(r: ShardReader): Promise<string> {
@@ -320,7 +341,7 @@ export class KinesisConsumer implements BackboneConsumer {
     this.log.info({ shard: r.field }, 'Shard fully read and checkpointed; its children may start');
     await this.b.leases.release(this.group, r.field, this.me, r.gen).catch(() => undefined);
     this.readers.delete(r.field);
-    await this.announce().catch(() => undefined);
+    this.announce();
   }
 
   async commit(offsets: TopicPartitionOffset[]): Promise<void> {
@@ -357,7 +378,8 @@ export class KinesisConsumer implements BackboneConsumer {
     this.running = false;
     this.stop.abort();
     await this.syncLoop?.catch(() => undefined);
-    await Promise.all([...this.readers.values()].map((r) => this.drop(r, true)));
+    for (const r of [...this.readers.values()]) this.drop(r, true);
+    await Promise.all([...this.draining]);
     await this.b.leases.leave(this.group, this.me).catch(() => undefined);
   }
 }
