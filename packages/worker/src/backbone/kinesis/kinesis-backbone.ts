@@ -7,7 +7,7 @@ import {
   type KinesisClient,
   type PutRecordsRequestEntry,
 } from '@aws-sdk/client-kinesis';
-import { abortableSleep, NotConnectedError, RetriableError, type Logger, type RecordMetadata, type TopicPartition, type TopicPartitionOffset } from '@ferry/core';
+import { abortableSleep, ConfigError, NotConnectedError, RetriableError, type Logger, type RecordMetadata, type TopicPartition, type TopicPartitionOffset } from '@ferry/core';
 import type { Backbone, BackboneAdmin, BackboneConsumer, BackboneProducer, OutMessage, TopicSpec } from '../backbone.js';
 import { RedisShardLeaseStore } from '../../stores/redis-shard-lease-store.js';
 import { createClient, errorName, isInUse, isNotFound, isThrottle, listShards, shardIdOf, shardOrdinal, type KinesisClientSettings } from './client.js';
@@ -60,11 +60,13 @@ export class KinesisBackbone implements Backbone, KinesisContext {
     return stream.startsWith(this.opts.streamPrefix) ? stream.slice(this.opts.streamPrefix.length) : null;
   }
 
-  producer(opts: { clientId: string }): BackboneProducer {
+  producer(opts: { clientId: string; connection?: unknown }): BackboneProducer {
+    refuseKafkaConnection(opts.connection, 'producer');
     return new KinesisProducer(this, opts.clientId);
   }
 
-  consumer(opts: { groupId: string; clientId: string; fromBeginning?: boolean }): BackboneConsumer {
+  consumer(opts: { groupId: string; clientId: string; fromBeginning?: boolean; connection?: unknown }): BackboneConsumer {
+    refuseKafkaConnection(opts.connection, 'consumer');
     return new KinesisConsumer(this, opts.groupId, opts.clientId, opts.fromBeginning ?? true);
   }
 
@@ -115,6 +117,13 @@ export class KinesisBackbone implements Backbone, KinesisContext {
     await this.leases.close();
     this.client.destroy();
   }
+}
+
+/** A connector's Kafka connection overrides have no meaning here: refused rather than silently ignored. */
+function refuseKafkaConnection(connection: unknown, which: 'producer' | 'consumer'): void {
+  if (connection === undefined) return;
+  const message = `${which}.override.* Kafka connection settings apply to backbone=kafka only; this worker runs backbone=kinesis`;
+  throw new ConfigError({ [`${which}.override`]: [message] }, message);
 }
 
 /** Network failures and throttling are retriable; an unreachable endpoint is "not connected". */
