@@ -14,6 +14,8 @@ interface ShardReader {
   shardId: string;
   tp: TopicPartition;
   gen: number;
+  /** Local time of the last successful acquisition or renewal of the lease. */
+  renewedAt: number;
   /** Parents exist: start at the shard's beginning even for a group that reads from the latest. */
   child: boolean;
   base: ShardCheckpoint | null;
@@ -122,7 +124,9 @@ export class KinesisConsumer implements BackboneConsumer {
 
     for (const r of [...this.readers.values()]) {
       if (r.ended) continue;
+      const asked = Date.now();
       const want = await store.renew(this.group, r.field, this.me, r.gen, dur);
+      if (want !== null) r.renewedAt = asked;
       if (want === null) {
         this.log.warn({ shard: r.field }, 'Shard lease lost');
         this.drop(r, false);
@@ -160,7 +164,7 @@ export class KinesisConsumer implements BackboneConsumer {
       if (mine() >= target) break;
       const got = await store.acquire(this.group, e.field, this.me, dur);
       if (!got) continue;
-      this.addReader(e.stream, e.shard, got.gen, got.checkpoint);
+      this.addReader(e.stream, e.shard, got.gen, got.checkpoint, Date.now());
       changed = true;
     }
     if (mine() < target) {
@@ -180,7 +184,7 @@ export class KinesisConsumer implements BackboneConsumer {
     for (const r of this.readers.values()) if (!r.loop && r.active) r.loop = this.read(r);
   }
 
-  private addReader(stream: string, shard: Shard, gen: number, cp: ShardCheckpoint | null): void {
+  private addReader(stream: string, shard: Shard, gen: number, cp: ShardCheckpoint | null, renewedAt: number): void {
     const field = `${stream}/${shard.ShardId!}`;
     const r: ShardReader = {
       field,
@@ -188,6 +192,7 @@ export class KinesisConsumer implements BackboneConsumer {
       shardId: shard.ShardId!,
       tp: { topic: this.b.topicOf(stream)!, partition: shardOrdinal(shard.ShardId!) },
       gen,
+      renewedAt,
       child: !!shard.ParentShardId,
       base: cp,
       nextOrd: cp?.ord ?? 0,
@@ -261,6 +266,13 @@ export class KinesisConsumer implements BackboneConsumer {
         const out = await this.b.client.send(new GetRecordsCommand({ ShardIterator: it, Limit: this.b.opts.maxRecords }));
         attempt = 0;
         const recs = out.Records ?? [];
+        if (Date.now() - r.renewedAt >= this.b.opts.leaseDurationMs) {
+          // Redis unreachable, or this process stalled: the lease may be someone else's by now.
+          this.log.warn({ shard: r.field }, 'Shard lease not renewed within its duration; stopping this shard');
+          this.drop(r, false);
+          this.announce();
+          return;
+        }
         if (recs.length && r.active) {
           const msgs: InMessage[] = new Array(recs.length);
           for (let i = 0; i < recs.length; i++) {
