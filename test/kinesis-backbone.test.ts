@@ -155,6 +155,15 @@ describe('Kinesis backbone', () => {
         assert.equal(typeof o.partition.kafka_partition, 'number');
         assert.equal(typeof o.offset.kafka_offset, 'number');
       }
+      // Offsets can be reset (the group reads the shards again from the start), not set to an ordinal.
+      assert.equal((await w.request('PUT', `/connectors/${tag}-sink/stop`)).status, 204);
+      const first = offsets.body.offsets[0].partition;
+      const set = await w.request('PATCH', `/connectors/${tag}-sink/offsets`, { offsets: [{ partition: first, offset: { kafka_offset: 1 } }] });
+      assert.equal(set.status, 400, JSON.stringify(set.body));
+      assert.match(set.body.message, /only reset/);
+      const reset = await w.request('DELETE', `/connectors/${tag}-sink/offsets`);
+      assert.equal(reset.status, 200, JSON.stringify(reset.body));
+      assert.deepEqual((await w.request('GET', `/connectors/${tag}-sink/offsets`)).body.offsets, []);
       await w.request('DELETE', `/connectors/${tag}-cdc`);
     } finally {
       await w.stop();

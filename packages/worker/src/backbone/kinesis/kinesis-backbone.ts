@@ -299,7 +299,8 @@ class KinesisAdmin implements BackboneAdmin {
    */
   async alterGroupOffsets(groupId: string, offsets: Array<TopicPartition & { offset: number | null }>): Promise<void> {
     if (offsets.some((o) => o.offset !== null)) {
-      throw new Error('The Kinesis backbone can only reset sink offsets (offset null): a shard position is a sequence number the group counts itself');
+      const message = 'The Kinesis backbone can only reset sink offsets (offset null): a shard position is a sequence number, its ordinal is counted by the group as it reads';
+      throw new ConfigError({ offsets: [message] }, message);
     }
     await this.b.leases.deleteCheckpoints(
       groupId,
