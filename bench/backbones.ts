@@ -30,6 +30,8 @@
  * (kinesis.poll.interval.ms, 200 ms as AWS's 5 reads/s per shard imposes).
  */
 import { spawnSync } from 'node:child_process';
+import { DeleteStreamCommand, KinesisClient } from '@aws-sdk/client-kinesis';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -187,6 +189,20 @@ interface PhaseResult {
   missing?: number;
 }
 
+/** The Kinesis stream, and the sink's leases and checkpoints in Redis, are of no use after the run. */
+async function forgetGroup(w: StandaloneWorker, backbone: string, topic: string): Promise<void> {
+  if (backbone !== 'kinesis') return;
+  await w.backbone.admin().deleteGroup('connect-sink').catch(() => undefined);
+  const client = new KinesisClient({
+    region: 'us-east-1',
+    endpoint: KINESIS,
+    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+    requestHandler: new NodeHttpHandler(),
+  });
+  await client.send(new DeleteStreamCommand({ StreamName: `bench-${topic}`, EnforceConsumerDeletion: true })).catch(() => undefined);
+  client.destroy();
+}
+
 function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
@@ -206,6 +222,7 @@ async function maxPhase(backbone: string, n: number): Promise<PhaseResult> {
   const done = await until(() => putCount >= n, 900000);
   const secs = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
+  await forgetGroup(w, backbone, topic);
   await w.stop();
   return { records: putCount, secs, rate: putCount / secs, cpuPerM: ((cpu.user + cpu.system) / 1e6 / putCount) * 1e6, missing: done ? 0 : n - putCount };
 }
@@ -231,6 +248,7 @@ async function pacedPhase(backbone: string, rate: number, seconds: number): Prom
   const expected = Math.floor(rate * seconds);
   // the records stamped in the window may still be on their way
   await until(() => latencies.length >= expected, 60000);
+  await forgetGroup(w, backbone, topic);
   await w.stop();
   const sorted = latencies.slice().sort((a, b) => a - b);
   return {

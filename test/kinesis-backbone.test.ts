@@ -45,6 +45,8 @@ let client: KinesisClient;
 let redis: Redis;
 const cleanup: string[] = [];
 const streams: string[] = [];
+/** Stream prefixes of this run: their groups' lease keys are removed afterwards. */
+const prefixes: string[] = [];
 
 async function count(sql: string): Promise<number> {
   return Number((await db.query(sql)).rows[0].n);
@@ -94,6 +96,10 @@ describe('Kinesis backbone', () => {
     for (const sql of cleanup.reverse()) await db.query(sql).catch(() => {});
     await db.end();
     for (const s of streams) await deleteStream(client, s);
+    for (const p of prefixes) {
+      const keys = await redis.keys(`ferry:kinesis:{connect-${p}*`);
+      if (keys.length) await redis.del(...keys);
+    }
     client.destroy();
     redis.disconnect();
   });
@@ -105,6 +111,7 @@ describe('Kinesis backbone', () => {
     const slot = `${tag}_slot`;
     const pub = `${tag}_pub`;
     const prefix = `${tag}-`;
+    prefixes.push(tag);
     const topic = `${tag}.public.${src}`;
     streams.push(prefix + topic);
     cleanup.push(`DROP TABLE IF EXISTS ${src}`, `DROP TABLE IF EXISTS ${dst}`, `DROP PUBLICATION IF EXISTS ${pub}`);
@@ -173,6 +180,7 @@ describe('Kinesis backbone', () => {
   it('a split and a merge of the backbone stream while a sink reads it: every record once, in order per key', async () => {
     const tag = uniqueName('kbbrs');
     const prefix = `${tag}-`;
+    prefixes.push(tag);
     const topic = 'events';
     const stream = prefix + topic;
     streams.push(stream);
@@ -228,6 +236,7 @@ describe('Kinesis backbone', () => {
   it('two workers share the shards of one stream (the first hands two over when the second joins); kill one and its leases move', async () => {
     const tag = uniqueName('kbbgrp');
     const prefix = `${tag}-`;
+    prefixes.push(tag);
     const topic = 'shared';
     const stream = prefix + topic;
     streams.push(stream);
@@ -293,6 +302,7 @@ describe('Kinesis backbone', () => {
   it('the same error handling: a record the converter rejects goes to a DLQ stream, its error headers and timestamp in the envelope', async () => {
     const tag = uniqueName('kbbdlq');
     const prefix = `${tag}-`;
+    prefixes.push(tag);
     streams.push(`${prefix}in`, `${prefix}dlq`);
     const w = await startWorker({ workerConfig: kinesisWorker(prefix) });
     const file = join(w.dir, 'out.jsonl');
