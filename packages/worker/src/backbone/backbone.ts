@@ -20,6 +20,12 @@ export interface OutMessage {
 export interface InMessage {
   topic: string;
   partition: number;
+  /**
+   * The backbone's position of the message in its partition: dense and
+   * increasing, stable across restarts, and what commit()/seek() take back.
+   * Kafka: the offset. Kinesis: the record's ordinal in its shard, which the
+   * backbone maps to the sequence number (docs/kinesis-backbone.md).
+   */
   offset: number;
   key: Buffer | null;
   value: Buffer | null;

@@ -2,6 +2,7 @@ import { Config, defineConfig, normalizeConfig } from '@ferry/core';
 import { WorkerKafkaClientConfigDef } from './kafka-client-config.js';
 import { ConfigProviders } from './config-providers.js';
 import { securityOptions } from './security-config.js';
+import { kinesisBackboneOptions } from '../backbone/kinesis/options.js';
 
 /** Every worker option, declared once (docs, defaults, checks). */
 export const WorkerConfigDef = defineConfig({
@@ -71,6 +72,13 @@ export const WorkerConfigDef = defineConfig({
     doc: 'Kafka topic whose consumer-group offsets record, atomically with each page of a chunk\'s records, how far the chunk got (Kafka transactions).',
     default: 'connect-jobs',
   }),
+  backbone: Config.enum(['kafka', 'kinesis'] as const, {
+    doc: 'The stream backbone between source and sink connectors: kafka (bootstrap.servers) or kinesis (kinesis.* options, leases in Redis).',
+    default: 'kafka',
+    ignoreCase: true,
+    importance: 'HIGH',
+  }),
+  ...kinesisBackboneOptions,
   'log.level': Config.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'] as const, { doc: 'Root log level.', default: 'INFO', ignoreCase: true }),
   ...securityOptions,
 }).merge(WorkerKafkaClientConfigDef);
