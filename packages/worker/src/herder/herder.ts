@@ -21,7 +21,7 @@ import { TaskFactory } from './task-factory.js';
 import type { HerderDeps } from './deps.js';
 
 export type { HerderDeps, TransformsFactory } from './deps.js';
-import { validateConnectorConfig, type ConfigInfos } from './validation.js';
+import { validateConnectorConfig, withDeadline, type ConfigInfos } from './validation.js';
 import { ErrorHandlingConfig } from '../runtime/error-handling.js';
 import type { SinkTaskRunner } from '../runtime/sink-task-runner.js';
 import type { SourceTaskRunner } from '../runtime/source-task-runner.js';
@@ -120,7 +120,8 @@ export class Herder {
         }
         const rt = new ConnectorRuntime(rec.name, rec.config, rec.target, rec.tasks, plugin);
         this.connectors.set(rec.name, rt);
-        await this.startConnector(rt);
+        // A stored connector that cannot start shows FAILED; it never keeps the worker from serving.
+        await this.startConnector(rt).catch((err) => this.setConnectorState(rt, 'FAILED', traceOf(err)));
       });
     }
   }
@@ -214,7 +215,14 @@ export class Herder {
   // ------------------------------------------------------------ validation
 
   async validate(config: Record<string, string>, pluginName?: string): Promise<ConfigInfos> {
-    return validateConnectorConfig(config, { registry: this.deps.registry, transforms: this.deps.transforms, workerConfig: this.deps.workerConfig, pluginName });
+    return validateConnectorConfig(config, {
+      registry: this.deps.registry,
+      transforms: this.deps.transforms,
+      workerConfig: this.deps.workerConfig,
+      pluginName,
+      tasksMaxPerWorker: this.deps.settings['tasks.max.per.worker'],
+      timeoutMs: this.deps.settings['connector.validation.timeout.ms'],
+    });
   }
 
   private async validateOrThrow(config: Record<string, string>): Promise<ConnectorPlugin<any>> {
@@ -238,12 +246,18 @@ export class Herder {
 
   // -------------------------------------------------------------- mutations
 
-  /** Creates a connector; throws 409 when it exists. */
+  /**
+   * Creates a connector; throws 409 when it exists. Validation (which may talk
+   * to the connector's server) runs before the queue of mutations, under a
+   * deadline, so one unreachable server never holds up other connectors.
+   */
   async create(name: string, config: Record<string, string>, initialState: TargetState = 'STARTED'): Promise<ConnectorInfo> {
+    checkConnectorName(name);
+    if (this.connectors.has(name)) throw conflict(`Connector ${name} already exists`);
+    const full = { ...config, name };
+    const plugin = await this.validateOrThrow(full);
     return this.ops.run(async () => {
       if (this.connectors.has(name)) throw conflict(`Connector ${name} already exists`);
-      const full = { ...config, name };
-      const plugin = await this.validateOrThrow(full);
       const rt = new ConnectorRuntime(name, full, initialState, [], plugin);
       this.connectors.set(name, rt);
       await this.persist(rt);
@@ -254,10 +268,11 @@ export class Herder {
 
   /** Creates or replaces a connector's config. */
   async putConfig(name: string, config: Record<string, string>): Promise<{ created: boolean; info: ConnectorInfo }> {
+    checkConnectorName(name);
+    const full = this.unmask({ ...config, name }, this.connectors.get(name));
+    const plugin = await this.validateOrThrow(full);
     return this.ops.run(async () => {
       const existing = this.connectors.get(name);
-      const full = this.unmask({ ...config, name }, existing);
-      const plugin = await this.validateOrThrow(full);
       if (!existing) {
         const rt = new ConnectorRuntime(name, full, 'STARTED', [], plugin);
         this.connectors.set(name, rt);
@@ -548,7 +563,7 @@ export class Herder {
     }
     const { instance, ctx } = this.newInstance(rt, log);
     try {
-      await instance.start(config, ctx);
+      await this.startWithin(rt, instance.start(config, ctx));
     } catch (err) {
       log.error({ err: (err as Error).message }, 'Connector failed to start');
       this.setConnectorState(rt, 'FAILED', traceOf(err));
@@ -557,6 +572,17 @@ export class Herder {
     this.setConnectorState(rt, rt.target === 'PAUSED' ? 'PAUSED' : 'RUNNING');
     log.info({ class: rt.plugin.className }, 'Connector started');
     await this.reconfigureTasks(rt, instance, true);
+  }
+
+  /** A connector's start() that does not finish in time fails it (the queue of mutations moves on). */
+  private async startWithin(rt: ConnectorRuntime, started: Promise<void> | void): Promise<void> {
+    const ms = this.deps.settings['connector.validation.timeout.ms'];
+    const late = Symbol('late');
+    const r = await withDeadline(Promise.resolve(started).then(() => undefined), ms, () => late);
+    if (r === late) {
+      rt.abort?.abort();
+      throw new Error(`Connector ${rt.name} did not start within ${ms} ms (connector.validation.timeout.ms)`);
+    }
   }
 
   /** Asks the connector for task configs and (re)starts tasks when they changed. */
@@ -572,6 +598,18 @@ export class Herder {
     }
     const changed = !sameTaskConfigs(configs, rt.taskConfigs);
     if (!initial && !changed && rt.tasks.size === configs.length) return;
+    const limit = this.deps.settings['tasks.max.per.worker'];
+    let others = 0;
+    for (const o of this.connectors.values()) if (o !== rt) others += o.tasks.size;
+    if (others + configs.length > limit) {
+      await this.stopTasks(rt);
+      const err = new Error(
+        `Connector ${rt.name} needs ${configs.length} task(s) and this worker already runs ${others}: above its limit tasks.max.per.worker=${limit}`,
+      );
+      this.log.error({ connector: rt.name }, err.message);
+      this.setConnectorState(rt, 'FAILED', traceOf(err));
+      return;
+    }
     await this.stopTasks(rt);
     rt.taskConfigs = configs;
     await this.persist(rt);
@@ -692,7 +730,7 @@ export class Herder {
     const log = this.deps.logs.get(`connector.${rt.name}`, { connector: rt.name });
     const { instance, ctx } = this.newInstance(rt, log);
     try {
-      await instance.start(this.resolved(rt), ctx);
+      await this.startWithin(rt, instance.start(this.resolved(rt), ctx));
       this.setConnectorState(rt, rt.target === 'PAUSED' ? 'PAUSED' : 'RUNNING');
       if (rt.tasks.size === 0 || !sameTaskConfigs(tasksBefore, rt.taskConfigs)) await this.reconfigureTasks(rt, instance, rt.tasks.size === 0);
     } catch (err) {
@@ -727,6 +765,13 @@ export class Herder {
     for (const s of rt.secrets) this.deps.logs.redactor.remove(s);
     rt.secrets = [];
     this.setConnectorState(rt, finalState);
+  }
+}
+
+/** Names that would not survive a URL path (or a file name) are refused on every write path. */
+function checkConnectorName(name: string): void {
+  if (!name || name.trim() !== name || /[\/\\\u0000-\u001f\u007f]/.test(name) || name.length > 249) {
+    throw badRequest(`Connector name ${JSON.stringify(name.slice(0, 300))} is invalid: it may not be empty, start or end with spaces, be longer than 249 characters, or contain '/', '\\' or control characters`);
   }
 }
 

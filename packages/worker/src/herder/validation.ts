@@ -22,6 +22,25 @@ export interface ValidationDeps {
   workerConfig: Record<string, string>;
   /** The plugin named in the URL (must match connector.class). */
   pluginName?: string;
+  /** tasks.max above this is an error (the worker's tasks.max.per.worker). */
+  tasksMaxPerWorker?: number;
+  /** Deadline of the connector's own validation, which may talk to its server (ms). */
+  timeoutMs?: number;
+}
+
+/** Resolves with `work`, or with `onTimeout()` once `ms` have passed (the work is left to finish on its own). */
+export async function withDeadline<T>(work: Promise<T>, ms: number, onTimeout: () => T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<T>((resolve) => {
+    timer = setTimeout(() => resolve(onTimeout()), ms);
+    timer.unref();
+  });
+  work.catch(() => undefined);
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** The config definition a connector of this plugin type is validated against: common options plus the plugin's. */
@@ -60,6 +79,11 @@ export async function validateConnectorConfig(config: Record<string, string>, de
   add(common.validate(withClass).errors);
   const pluginErrors = plugin.config.validate(withClass).errors;
   add(pluginErrors);
+  const limit = deps.tasksMaxPerWorker;
+  const tasksMax = Number(resolved['tasks.max'] ?? '1');
+  if (limit !== undefined && Number.isFinite(tasksMax) && tasksMax > limit) {
+    add({ 'tasks.max': [`tasks.max ${tasksMax} is above this worker's limit tasks.max.per.worker=${limit}`] });
+  }
   try {
     buildConverters(resolved, deps.workerConfig, deps.registry);
   } catch (err) {
@@ -71,7 +95,9 @@ export async function validateConnectorConfig(config: Record<string, string>, de
     const instance = plugin.create();
     if (instance.validate) {
       try {
-        add(await instance.validate(resolved));
+        const ms = deps.timeoutMs ?? 30000;
+        const timedOut: FieldErrors = { 'connector.class': [`Validation did not finish within ${ms} ms (connector.validation.timeout.ms): is every server named in the config reachable?`] };
+        add(await withDeadline(Promise.resolve(instance.validate(resolved)), ms, () => timedOut));
       } catch (err) {
         if (err instanceof ConfigError) add(err.fieldErrors);
         else add({ 'connector.class': [`Validation failed: ${(err as Error).message}`] });

@@ -275,6 +275,8 @@ export const routes: Array<{ method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
       if (!level || !isLevelName(level)) throw badRequest(`Invalid log level '${String(body.level)}'.`);
       const scope = (Array.isArray(req.query.scope) ? req.query.scope[0] : req.query.scope) ?? 'worker';
       if (scope !== 'worker' && scope !== 'cluster') throw badRequest(`Invalid scope '${scope}'`);
+      const refused = ctx.logs.refusal(req.params.logger!);
+      if (refused) throw badRequest(refused);
       return ok(ctx.logs.setLevel(req.params.logger!, level as LevelName));
     },
   },
