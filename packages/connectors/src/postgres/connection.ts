@@ -76,11 +76,17 @@ export function clientConfig(opts: ConnectionOptions, extra: Partial<pg.ClientCo
     options: '-c TimeZone=UTC -c DateStyle=ISO -c IntervalStyle=iso_8601 -c extra_float_digits=3',
     // Every value arrives as its text form; the connectors convert by type OID themselves.
     types: { getTypeParser: () => rawText } as unknown as pg.CustomTypesConfig,
+    // A server that accepts and never answers must not hold a task (or a validation) forever.
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    keepAlive: true,
     ...extra,
   };
 }
 
 const rawText = (v: string) => v;
+
+/** Longest wait for a PostgreSQL connection to be established (ms). */
+export const CONNECT_TIMEOUT_MS = 10_000;
 
 const CONNECT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'EPIPE']);
 
