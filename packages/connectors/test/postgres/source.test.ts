@@ -256,3 +256,26 @@ describe('PostgresSource when the session dies at COMMIT', () => {
     }
   });
 });
+
+describe('PostgreSQL connect timeout', () => {
+  it('a server that accepts and never answers: validate() reports it in bounded time, naming connection.url', async () => {
+    const { createServer } = await import('node:net');
+    const sockets = new Set<import('node:net').Socket>();
+    const hole = createServer((s) => {
+      sockets.add(s);
+      s.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => hole.listen(0, '127.0.0.1', r));
+    const port = (hole.address() as { port: number }).port;
+    try {
+      const started = Date.now();
+      const errs = await PostgresSource.create().validate!({ 'connection.url': `postgres://postgres@127.0.0.1:${port}/test`, 'table.include.list': 'x', mode: 'bulk', 'topic.prefix': 'p-' });
+      const took = Date.now() - started;
+      assert.match(errs['connection.url']?.[0] ?? '', /Cannot connect.*timeout/i);
+      assert.ok(took < 15000, `answered after ${took} ms`);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => hole.close(() => r()));
+    }
+  });
+});
