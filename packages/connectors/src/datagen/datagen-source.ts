@@ -1,6 +1,7 @@
 import {
   abortableSleep,
   Config,
+  ConfigError,
   defineConfig,
   type ConnectorConfig,
   type SourceConnector,
@@ -100,6 +101,17 @@ class DatagenConnector implements SourceConnector {
   }
 
   stop(): void {}
+
+  /** Offsets written through the REST API: {"task": n} partitions, {"position": records emitted} offsets (or null). */
+  alterOffsets(_config: ConnectorConfig, offsets: Array<{ partition: Record<string, unknown>; offset: Record<string, unknown> | null }>): void {
+    const errors: string[] = [];
+    const count = (v: unknown) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+    for (const { partition, offset } of offsets) {
+      if (!count(partition?.task)) errors.push(`partition ${JSON.stringify(partition)} must be {"task": <task number>}`);
+      if (offset !== null && !count(offset.position)) errors.push(`offset ${JSON.stringify(offset)} must be {"position": <a non-negative integer>}`);
+    }
+    if (errors.length) throw new ConfigError({ offsets: errors });
+  }
 }
 
 export const DatagenSource: SourceConnectorPlugin = {

@@ -2,6 +2,7 @@ import { open, stat } from 'node:fs/promises';
 import {
   abortableSleep,
   Config,
+  ConfigError,
   defineConfig,
   NotConnectedError,
   Schemas,
@@ -122,6 +123,19 @@ class FileStreamSourceConnector implements SourceConnector {
     return new FileStreamSourceTask();
   }
   stop(): void {}
+  /** Offsets written through the REST API: {"filename"} partitions, {"position": byte offset} offsets (or null). */
+  alterOffsets(_config: ConnectorConfig, offsets: Array<{ partition: Record<string, unknown>; offset: Record<string, unknown> | null }>): void {
+    const errors: string[] = [];
+    for (const { partition, offset } of offsets) {
+      if (typeof partition?.filename !== 'string') errors.push(`partition ${JSON.stringify(partition)} must be {"filename": "<path>"}`);
+      if (offset === null) continue;
+      const p = offset.position;
+      if (typeof p !== 'number' || !Number.isSafeInteger(p) || p < 0) {
+        errors.push(`offset ${JSON.stringify(offset)} must be {"position": <a non-negative integer>}`);
+      }
+    }
+    if (errors.length) throw new ConfigError({ offsets: errors });
+  }
 }
 
 export const FileStreamSource: SourceConnectorPlugin = {

@@ -17,14 +17,16 @@ export const JsonConverterConfig = defineConfig({
     doc: 'Wrap each value in a {"schema": ..., "payload": ...} envelope, as Kafka Connect\'s JsonConverter does.',
     default: true,
     importance: 'HIGH',
+    group: 'Schemas',
   }),
-  'schemas.cache.size': Config.int({ doc: 'Accepted for compatibility; schemas are cached per schema object.', default: 1000 }),
+  'schemas.cache.size': Config.int({ doc: 'Accepted for compatibility; schemas are cached per schema object.', default: 1000, group: 'Schemas' }),
   'decimal.format': Config.enum(['BASE64', 'NUMERIC'] as const, {
     doc: 'How Decimal values are written: BASE64 (the unscaled two\'s-complement bytes, Kafka Connect\'s default) or NUMERIC (a JSON number).',
     default: 'BASE64',
     ignoreCase: true,
+    group: 'Serialization',
   }),
-  'replace.null.with.default': Config.bool({ doc: 'Write a field\'s default when its value is null.', default: true }),
+  'replace.null.with.default': Config.bool({ doc: 'Write a field\'s default when its value is null.', default: true, group: 'Serialization' }),
 });
 
 const DAY_MS = 86_400_000;

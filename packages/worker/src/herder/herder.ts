@@ -74,6 +74,8 @@ export interface ConnectorInfo {
 export interface StatusEntry {
   state: string;
   worker_id: string;
+  /** The plugin's version (Kafka Connect 4.x, KIP-891). */
+  version?: string;
   trace?: string;
   message?: string;
 }
@@ -171,20 +173,22 @@ export class Herder {
 
   taskConfigs(name: string): Array<{ id: { connector: string; task: number }; config: Record<string, string> }> {
     const rt = this.get(name);
-    return rt.taskConfigs.map((config, task) => ({ id: { connector: name, task }, config: maskConfig(config, this.secretKeys(rt)) }));
+    // Kafka Connect lists the task's class in every task config.
+    const taskClass = `${rt.plugin.className}Task`;
+    return rt.taskConfigs.map((config, task) => ({ id: { connector: name, task }, config: { 'task.class': taskClass, ...maskConfig(config, this.secretKeys(rt)) } }));
   }
 
   status(name: string): ConnectorStatus {
     const rt = this.get(name);
     const redact = (s: string | undefined) => (s === undefined ? undefined : this.deps.logs.redactor.redact(s));
-    const connector: StatusEntry = { state: rt.state, worker_id: this.workerId };
+    const connector: StatusEntry = { state: rt.state, worker_id: this.workerId, version: rt.plugin.version };
     if (rt.trace && rt.state === 'FAILED') connector.trace = redact(rt.trace);
     const note = this.notes.get(name);
     if (note) connector.message = redact(note);
     const tasks = [...rt.tasks.values()]
       .sort((a, b) => a.id - b.id)
       .map((t) => {
-        const e: StatusEntry & { id: number } = { id: t.id, state: t.state, worker_id: this.workerId };
+        const e: StatusEntry & { id: number } = { id: t.id, state: t.state, worker_id: this.workerId, version: rt.plugin.version };
         if (t.trace) e.trace = redact(t.trace);
         if (t.message) e.message = redact(t.message);
         return e;
@@ -353,6 +357,7 @@ export class Herder {
       }
       for (const t of rt.tasks.values()) t.runner?.resume();
       if (rt.state === 'PAUSED') this.setConnectorState(rt, 'RUNNING');
+      if (rt.tasks.size === 0 && rt.instance && rt.state === 'RUNNING') await this.reconfigureTasks(rt, rt.instance, true);
     });
   }
 
@@ -571,6 +576,8 @@ export class Herder {
     }
     this.setConnectorState(rt, rt.target === 'PAUSED' ? 'PAUSED' : 'RUNNING');
     log.info({ class: rt.plugin.className }, 'Connector started');
+    // Created paused (initial_state=PAUSED): no task exists until the first resume, as in Kafka Connect.
+    if (rt.target === 'PAUSED' && rt.taskConfigs.length === 0) return;
     await this.reconfigureTasks(rt, instance, true);
   }
 

@@ -2,6 +2,7 @@ import { ConfigError, type ConfigDef, type ConfigKeyInfo, type FieldErrors } fro
 import { resolveConfig } from '../config/config-providers.js';
 import type { PluginRegistry } from '../plugins/registry.js';
 import { buildConverters } from '../runtime/converters.js';
+import { describeTransforms } from '../transforms/chain.js';
 import { CommonConnectorConfig, SinkConnectorConfig } from './connector-config.js';
 import type { TransformsFactory } from './deps.js';
 
@@ -104,25 +105,38 @@ export async function validateConnectorConfig(config: Record<string, string>, de
       }
     }
   }
-  return build(plugin.className, def, config, errors);
+  return build(plugin.className, def, config, errors, [...describeTransforms(resolved, deps.registry), ...describeConverters(resolved, deps)]);
 }
 
-function build(name: string, def: ConfigDef<any>, config: Record<string, string>, errors: FieldErrors): ConfigInfos {
+/** The options of the configured converters, under their prefixed keys and the converters' own groups (as Kafka Connect lists them). */
+function describeConverters(config: Record<string, string>, deps: ValidationDeps): ConfigKeyInfo[] {
+  const out: ConfigKeyInfo[] = [];
+  for (const prefix of ['key.converter', 'value.converter', 'header.converter'] as const) {
+    const cls = config[prefix] ?? deps.workerConfig[prefix];
+    if (!cls) continue;
+    const plugin = prefix === 'header.converter' ? deps.registry.headerConverter(cls) : deps.registry.converter(cls);
+    for (const k of plugin?.config.describe() ?? []) out.push({ ...k, name: `${prefix}.${k.name}` });
+  }
+  return out;
+}
+
+function build(name: string, def: ConfigDef<any>, config: Record<string, string>, errors: FieldErrors, extra: ConfigKeyInfo[] = []): ConfigInfos {
   const secret = new Set(def.secretKeys());
-  const described = def.describe();
+  const declared = def.describe();
+  const declaredNames = new Set(declared.map((d) => d.name));
+  const described = [...declared, ...extra.filter((d) => !declaredNames.has(d.name))];
   const known = new Set(described.map((d) => d.name));
   const configs: ConfigInfos['configs'] = described.map((d) => ({
     definition: d,
     value: {
       name: d.name,
-      value: config[d.name] === undefined ? d.default_value : secret.has(d.name) ? '[hidden]' : config[d.name]!,
+      value: config[d.name] === undefined ? d.default_value : secret.has(d.name) || d.type === 'PASSWORD' ? '[hidden]' : config[d.name]!,
       recommended_values: recommended(def, d.name),
       errors: errors[d.name] ?? [],
       visible: true,
     },
   }));
   // Errors on keys outside the declaration (transforms.x.*, converter options) get entries of their own.
-  let order = described.length;
   for (const [k, msgs] of Object.entries(errors)) {
     if (known.has(k)) continue;
     configs.push({
@@ -134,7 +148,7 @@ function build(name: string, def: ConfigDef<any>, config: Record<string, string>
         importance: 'MEDIUM',
         documentation: '',
         group: k.startsWith('transforms.') ? 'Transforms' : k.startsWith('predicates.') ? 'Predicates' : null,
-        order: ++order,
+        order_in_group: -1,
         width: 'NONE',
         display_name: k,
         dependents: [],
