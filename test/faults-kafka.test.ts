@@ -69,7 +69,7 @@ describe('Kafka broker restarted mid-stream', () => {
           const t = s.body.tasks?.[0];
           return t && (t.message || t.state !== 'RUNNING') ? t : null;
         },
-        { timeoutMs: 60_000, message: 'the outage shown in the sink status' },
+        { timeoutMs: 20_000, message: 'the outage shown in the sink status' },
       ).catch(() => null);
       await kafka.start();
 
