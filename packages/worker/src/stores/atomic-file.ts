@@ -1,4 +1,4 @@
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 /** Replaces a file's content atomically and durably (write, fsync, rename, fsync dir). */
@@ -7,12 +7,18 @@ export async function writeFileAtomic(path: string, data: string): Promise<void>
   const tmp = `${path}.${process.pid}.tmp`;
   const fh = await open(tmp, 'w');
   try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, path);
+  } catch (err) {
+    // e.g. ENOSPC: a partial temp file would only hold on to the space that ran out
+    await unlink(tmp).catch(() => undefined);
+    throw err;
   }
-  await rename(tmp, path);
   const dh = await open(dirname(path), 'r');
   try {
     await dh.sync();
