@@ -22,6 +22,7 @@ import type { HerderDeps } from './deps.js';
 
 export type { HerderDeps, TransformsFactory } from './deps.js';
 import { validateConnectorConfig, withDeadline, type ConfigInfos } from './validation.js';
+import { compileJavaRegex } from '../transforms/java-regex.js';
 import { ErrorHandlingConfig } from '../runtime/error-handling.js';
 import type { SinkTaskRunner } from '../runtime/sink-task-runner.js';
 import type { SourceTaskRunner } from '../runtime/source-task-runner.js';
@@ -427,7 +428,7 @@ export class Herder {
     const listed = (rt.config.topics ?? '').split(',').map((t) => t.trim()).filter(Boolean);
     const regex = rt.config['topics.regex'];
     if (!regex) return listed;
-    const re = new RegExp(`^(?:${regex})$`);
+    const re = compileJavaRegex(regex, { fullMatch: true });
     return (await this.deps.backbone.admin().listTopics()).filter((t) => re.test(t));
   }
 

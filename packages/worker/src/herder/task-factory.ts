@@ -3,6 +3,7 @@ import type { BackboneProducer } from '../backbone/backbone.js';
 import { buildConverters } from '../runtime/converters.js';
 import { ErrorHandlingConfig, ErrorReporter } from '../runtime/error-handling.js';
 import { SinkTaskRunner } from '../runtime/sink-task-runner.js';
+import { compileJavaRegex } from '../transforms/java-regex.js';
 import { SourceTaskRunner } from '../runtime/source-task-runner.js';
 import type { StateDetail } from '../runtime/task-runner-base.js';
 import type { HerderDeps } from './deps.js';
@@ -120,7 +121,7 @@ export class TaskFactory {
       task,
       consumer: deps.backbone.consumer({ groupId: `connect-${spec.connector}`, clientId }),
       groupId: `connect-${spec.connector}`,
-      subscription: regex ? { pattern: new RegExp(`^(?:${regex})$`) } : { topics },
+      subscription: regex ? { pattern: compileJavaRegex(regex, { fullMatch: true }) } : { topics },
       commitIntervalMs: deps.settings['offset.flush.interval.ms'],
     });
   }
