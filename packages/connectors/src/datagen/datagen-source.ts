@@ -12,6 +12,7 @@ import {
   type TaskConfig,
 } from '@ferry/core';
 import { generate, schemas, type Quickstart } from './generator.js';
+import { FERRY_VERSION } from '@ferry/connector-kit';
 
 export const DatagenConfig = defineConfig({
   'kafka.topic': Config.string({ doc: 'Topic the records go to.', nonEmpty: true, importance: 'HIGH' }),
@@ -118,7 +119,7 @@ export const DatagenSource: SourceConnectorPlugin = {
   type: 'source',
   className: 'DatagenSource',
   aliases: ['io.confluent.kafka.connect.datagen.DatagenConnector', 'DatagenConnector'],
-  version: '0.1.0',
+  version: FERRY_VERSION,
   description: 'Synthetic records (users, orders, pageviews) for demos and benchmarks; resumes where it stopped.',
   config: DatagenConfig,
   create: () => new DatagenConnector(),

@@ -15,6 +15,7 @@ import {
   type TaskConfig,
   type TopicPartitionOffset,
 } from '@ferry/core';
+import { FERRY_VERSION } from '@ferry/connector-kit';
 
 export const FileStreamSinkConfig = defineConfig({
   file: Config.string({ doc: 'The file lines are appended to.', nonEmpty: true, importance: 'HIGH' }),
@@ -113,7 +114,7 @@ export const FileStreamSink: SinkConnectorPlugin = {
   type: 'sink',
   className: 'FileStreamSink',
   aliases: ['org.apache.kafka.connect.file.FileStreamSinkConnector', 'FileStreamSinkConnector'],
-  version: '0.1.0',
+  version: FERRY_VERSION,
   description: 'Record values appended to a file, one line each.',
   config: FileStreamSinkConfig,
   create: () => new FileStreamSinkConnector(),

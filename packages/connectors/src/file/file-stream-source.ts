@@ -14,6 +14,7 @@ import {
   type SourceTaskContext,
   type TaskConfig,
 } from '@ferry/core';
+import { FERRY_VERSION } from '@ferry/connector-kit';
 
 export const FileStreamSourceConfig = defineConfig({
   file: Config.string({ doc: 'The file to read lines from (it may grow while read).', nonEmpty: true, importance: 'HIGH' }),
@@ -142,7 +143,7 @@ export const FileStreamSource: SourceConnectorPlugin = {
   type: 'source',
   className: 'FileStreamSource',
   aliases: ['org.apache.kafka.connect.file.FileStreamSourceConnector', 'FileStreamSourceConnector'],
-  version: '0.1.0',
+  version: FERRY_VERSION,
   description: 'Lines of a file into a topic; the byte position is the offset.',
   config: FileStreamSourceConfig,
   create: () => new FileStreamSourceConnector(),

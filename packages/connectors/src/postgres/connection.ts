@@ -5,6 +5,7 @@
  */
 import pg from 'pg';
 import { Config, ConfigError, ConnectError, DataError, NotConnectedError, RetriableError } from '@ferry/core';
+import { CONNECTION_ERROR_CODES } from '@ferry/connector-kit';
 
 export const connectionFields = {
   'connection.url': Config.string({
@@ -88,7 +89,7 @@ const rawText = (v: string) => v;
 /** Longest wait for a PostgreSQL connection to be established (ms). */
 export const CONNECT_TIMEOUT_MS = 10_000;
 
-const CONNECT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'EPIPE']);
+const CONNECT_CODES = CONNECTION_ERROR_CODES;
 
 /** Opens a client, mapping failures to the error class the runtime acts on. */
 export async function connect(opts: ConnectionOptions, extra: Partial<pg.ClientConfig> = {}): Promise<pg.Client> {

@@ -11,6 +11,7 @@ import {
 } from '@ferry/core';
 import { decimalFromBase64, decimalToBase64, decimalToNumericJson, normalizeDecimal } from './decimal.js';
 import { ExactNumber, floatingJson, hasLongInteger, jsonString, parseJsonExact, plainNumbers, toJacksonText } from './json-text.js';
+import { FERRY_VERSION } from '@ferry/connector-kit';
 
 export const JsonConverterConfig = defineConfig({
   'schemas.enable': Config.bool({
@@ -562,7 +563,7 @@ export const JsonConverterPlugin: ConverterPlugin = {
   type: 'converter',
   className: 'JsonConverter',
   aliases: ['org.apache.kafka.connect.json.JsonConverter', 'json'],
-  version: '0.1.0',
+  version: FERRY_VERSION,
   config: JsonConverterConfig,
   create: () => new JsonConverter(),
 };
