@@ -49,14 +49,4 @@ export type { SourceTask, SourceTaskContext, OffsetStorageReader, CommittedOffse
 export type { SinkTask, SinkTaskContext, ErrantRecordReporter } from './sink-task.js';
 export type { Converter, HeaderConverter, ConverterPlugin, HeaderConverterPlugin } from './converter.js';
 export type { Transformation, Predicate, TransformationPlugin, PredicatePlugin } from './transform.js';
-export type {
-  OffsetStore,
-  ConfigStore,
-  StatusStore,
-  ConnectorRecord,
-  TargetState,
-  ConnectorState,
-  TaskState,
-  StateEntry,
-} from './stores.js';
 export { abortableSleep } from './sleep.js';

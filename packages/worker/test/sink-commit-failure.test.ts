@@ -6,7 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { silentLogger, type SinkRecord, type SinkTask, type TaskState, type TopicPartition, type TopicPartitionOffset } from '@ferry/core';
+import { silentLogger, type SinkRecord, type SinkTask, type TopicPartition, type TopicPartitionOffset } from '@ferry/core';
+import type { TaskState } from '../src/stores/contracts.js';
 import type { BackboneConsumer, ConsumerHandlers } from '../src/backbone/backbone.js';
 import { builtinConverters, builtinHeaderConverters } from '../src/converters/index.js';
 import { transformsFactory } from '../src/herder/transforms-factory.js';

@@ -4,14 +4,10 @@ import {
   type SourceConnectorContext,
   type ConnectorConfig,
   type ConnectorPlugin,
-  type ConnectorRecord,
-  type ConnectorState,
   type SourceConnector,
-  type StateEntry,
-  type TargetState,
   type TaskConfig,
-  type TaskState,
 } from '@ferry/core';
+import type { ConnectorRecord, ConnectorState, StateEntry, TargetState, TaskState } from '../stores/contracts.js';
 import { maskConfig, resolveConfig } from '../config/config-providers.js';
 import { backoffDelay } from '../runtime/backoff.js';
 import { traceOf } from '../runtime/error-handling.js';

@@ -18,7 +18,7 @@ export interface TaskSpec {
   instance: Connector;
   taskId: number;
   taskConfig: TaskConfig;
-  onStateChange(state: import('@ferry/core').TaskState, detail: StateDetail): void;
+  onStateChange(state: import('../stores/contracts.js').TaskState, detail: StateDetail): void;
   onTopic(topic: string): void;
 }
 

@@ -1,4 +1,5 @@
-import { ConfigError, normalizeConfig, type TargetState } from '@ferry/core';
+import { ConfigError, normalizeConfig } from '@ferry/core';
+import type { TargetState } from '../stores/contracts.js';
 import type { Herder, OffsetEntry } from '../herder/herder.js';
 import { RestError, badRequest, notFound } from '../herder/errors.js';
 import { connectorDefinition } from '../herder/validation.js';

@@ -2,13 +2,13 @@ import { performance } from 'node:perf_hooks';
 import {
   abortableSleep,
   type CommittedOffset,
-  type OffsetStore,
   type RecordMetadata,
   type SourcePartition,
   type SourceRecord,
   type SourceTask,
   type SourceTaskContext,
 } from '@ferry/core';
+import type { OffsetStore } from '../stores/contracts.js';
 import type { BackboneProducer, OutMessage } from '../backbone/backbone.js';
 import { stableStringify } from '../stores/stable-json.js';
 import { backoffDelay } from './backoff.js';
