@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { describeExit } from '../scripts/exit-status.mjs';
 import { requireStack, startWorker, uniqueName, waitFor, type WorkerHandle } from './harness/index.js';
@@ -147,6 +148,36 @@ describe('a stored config that cannot run', () => {
       }, { message: 'FAILED' });
       assert.match(st.connector.trace, /tasks\.max\.per\.worker=64/);
       assert.equal(st.tasks.length, 0);
+    } finally {
+      await w.stop();
+    }
+  });
+});
+
+describe('a connector whose start never finishes', () => {
+  it('shows FAILED after connector.validation.timeout.ms; other connectors and the API are not held up', async () => {
+    await requireStack('kafka');
+    const dir = mkdtempSync(join(tmpdir(), 'ferry-worker-'));
+    mkdirSync(join(dir, 'data'), { recursive: true });
+    const hung = uniqueName('hung');
+    writeFileSync(join(dir, 'data/connect.configs'), JSON.stringify([{ name: hung, config: { name: hung, 'connector.class': 'HangingStartSource' }, target: 'STARTED', tasks: [] }]));
+    const PLUGINS = fileURLToPath(new URL('./fixtures/test-plugins.ts', import.meta.url));
+    const w = await startWorker({ dir, workerConfig: { 'plugin.path': PLUGINS, 'connector.validation.timeout.ms': 1500 } });
+    try {
+      await waitFor(async () => ((await w.request('GET', '/health')).status === 200 ? true : null), { timeoutMs: 30000, message: 'healthy' });
+      const st = await waitFor(async () => {
+        const s = await w.request('GET', `/connectors/${hung}/status`);
+        return s.body.connector?.state === 'FAILED' ? s.body : null;
+      }, { message: 'FAILED' });
+      assert.match(st.connector.trace, /did not start within 1500 ms/);
+      // a create through the API while another start hangs: answered, and the connector runs
+      const again = uniqueName('hung2');
+      const started = Date.now();
+      assert.equal((await w.request('POST', '/connectors', { name: again, config: { 'connector.class': 'HangingStartSource' } })).status, 201);
+      const ok = uniqueName('fine');
+      assert.equal((await w.request('POST', '/connectors', { name: ok, config: { 'connector.class': 'DatagenSource', 'kafka.topic': ok, quickstart: 'users', 'max.interval': '200' } })).status, 201);
+      await w.waitForRunning(ok);
+      assert.ok(Date.now() - started < 15000, `${Date.now() - started} ms`);
     } finally {
       await w.stop();
     }
