@@ -23,6 +23,7 @@ const BROKER = process.env.KAFKA_BOOTSTRAP ?? '127.0.0.1:9092';
 interface Sample {
   t: number;
   rssMiB: number;
+  heapMiB: number;
   lagP99Ms: number;
   consumerLag: number;
   written: number;
@@ -63,7 +64,7 @@ async function main(): Promise<void> {
   const started = Date.now();
   const end = started + MINUTES * 60_000;
   console.log(`soak: ${MINUTES} min, a sample every ${SAMPLE_S} s, DatagenSource (max.interval ${RATE_INTERVAL_MS} ms) -> ${topic} -> FileStreamSink`);
-  console.log('    t(s) |  RSS MiB | loop lag p99 ms | consumer lag | records written');
+  console.log('    t(s) |  RSS MiB | heap used MiB | loop lag p99 ms | consumer lag | records written');
   while (Date.now() < end) {
     await new Promise((r) => setTimeout(r, SAMPLE_S * 1000));
     const text = await (await fetch(`${w.url}/metrics`)).text();
@@ -72,13 +73,14 @@ async function main(): Promise<void> {
     const s: Sample = {
       t: Math.round((Date.now() - started) / 1000),
       rssMiB: metric(text, 'ferry_process_resident_memory_bytes') / 2 ** 20,
+      heapMiB: metric(text, 'ferry_nodejs_heap_size_used_bytes') / 2 ** 20,
       lagP99Ms: metric(text, 'ferry_nodejs_eventloop_lag_p99_seconds') * 1000,
       consumerLag: high - done,
       written: readLines(out).length,
     };
     samples.push(s);
     console.log(
-      `${String(s.t).padStart(8)} | ${s.rssMiB.toFixed(1).padStart(8)} | ${s.lagP99Ms.toFixed(1).padStart(15)} | ${String(s.consumerLag).padStart(12)} | ${String(s.written).padStart(15)}`,
+      `${String(s.t).padStart(8)} | ${s.rssMiB.toFixed(1).padStart(8)} | ${s.heapMiB.toFixed(1).padStart(13)} | ${s.lagP99Ms.toFixed(1).padStart(15)} | ${String(s.consumerLag).padStart(12)} | ${String(s.written).padStart(15)}`,
     );
   }
   await w.stop();
@@ -89,12 +91,14 @@ async function main(): Promise<void> {
     return;
   }
   const rss = flatness(samples.map((s) => s.rssMiB), 5);
+  const heap = flatness(samples.map((s) => s.heapMiB), 5);
   const loop = flatness(samples.map((s) => s.lagP99Ms), 5);
   const lag = flatness(samples.map((s) => s.consumerLag), 2000);
   const rate = (samples[samples.length - 1]!.written - samples[0]!.written) / Math.max(1, samples[samples.length - 1]!.t - samples[0]!.t);
   const line = (n: string, f: ReturnType<typeof flatness>, unit: string) =>
     `${n.padEnd(16)} 2nd quarter ${f.q2.toFixed(1)} ${unit}, last quarter ${f.q4.toFixed(1)} ${unit}: ${f.flat ? 'flat' : 'NOT flat'}`;
   console.log(line('RSS', rss, 'MiB'));
+  console.log(line('heap used', heap, 'MiB'));
   console.log(line('event-loop lag', loop, 'ms (p99)'));
   console.log(line('consumer lag', lag, 'records'));
   console.log(`throughput       ${rate.toFixed(0)} records/s written by the sink`);
