@@ -1,7 +1,8 @@
 /**
  * The boundaries of ARCHITECTURE.md, enforced:
  * - core is contracts only: no client library, nothing but zod and node built-ins;
- * - connectors depend on core (and their own client libraries), never on the worker;
+ * - connectors depend on core, the connector kit and their own client libraries, never on the worker;
+ * - the connector kit depends on core only;
  * - no circular imports anywhere.
  */
 /** @type {import('dependency-cruiser').IConfiguration} */
@@ -29,6 +30,20 @@ module.exports = {
       to: { path: '^packages/(connectors|worker)/' },
     },
     {
+      name: 'kit-core-only',
+      severity: 'error',
+      comment: 'packages/connector-kit holds what connectors share: it depends on core and node built-ins only, never on a connector or the worker.',
+      from: { path: '^packages/connector-kit/src' },
+      to: { path: ['^packages/(connectors|worker)/', 'node_modules/@ferry/(connectors|worker)', 'node_modules/(?!@ferry/core)'] },
+    },
+    {
+      name: 'core-not-kit',
+      severity: 'error',
+      comment: 'core stands alone: the kit builds on it, not the other way round.',
+      from: { path: '^packages/core/src' },
+      to: { path: ['^packages/connector-kit/', 'node_modules/@ferry/connector-kit'] },
+    },
+    {
       name: 'connectors-not-worker',
       severity: 'error',
       comment: 'Connectors depend on core only, never on worker internals.',
@@ -38,7 +53,7 @@ module.exports = {
     {
       name: 'connector-folders-independent',
       severity: 'error',
-      comment: 'A connector folder does not reach into another one (shared code goes to core or stays local).',
+      comment: 'A connector folder does not reach into another one (shared code goes to packages/connector-kit).',
       from: { path: '^packages/connectors/src/([^/]+)/' },
       to: { path: '^packages/connectors/src/', pathNot: ['^packages/connectors/src/$1/'] },
     },

@@ -6,12 +6,13 @@ FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json turbo.json tsconfig.json tsconfig.base.json ./
 COPY packages/core/package.json packages/core/
+COPY packages/connector-kit/package.json packages/connector-kit/
 COPY packages/connectors/package.json packages/connectors/
 COPY packages/worker/package.json packages/worker/
 COPY test/package.json test/
 RUN npm ci --no-audit --no-fund
 COPY packages packages
-RUN npx tsc -b packages/core packages/connectors packages/worker \
+RUN npx tsc -b packages/core packages/connector-kit packages/connectors packages/worker \
  && node packages/worker/scripts/build-ui.mjs \
  && npm prune --omit=dev --no-audit --no-fund
 

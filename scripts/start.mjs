@@ -5,6 +5,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { describeExit } from './exit-status.mjs';
 import { build, ensureInstalled, ROOT, say, stackUp } from './lib.mjs';
 
 ensureInstalled();
@@ -48,14 +49,17 @@ const timer = setInterval(async () => {
   }
 }, 5000);
 
+let stopRequested = false;
 const stop = (sig) => {
+  stopRequested = true;
   say(`stopping the worker (${sig})`);
   child.kill('SIGTERM');
 };
 process.on('SIGINT', () => stop('SIGINT'));
 process.on('SIGTERM', () => stop('SIGTERM'));
-child.on('exit', (code) => {
+child.on('exit', (code, signal) => {
   clearInterval(timer);
-  say(`worker exited (${code ?? 0}); the local servers keep running: \`npm run stack -- down\` stops them`);
-  process.exit(code ?? 0);
+  const end = describeExit('worker', code, signal, stopRequested);
+  say(`${end.message}${end.crashed ? ' (see data/worker.log)' : ''}; the local servers keep running: \`npm run stack -- down\` stops them`);
+  process.exit(end.exitCode);
 });

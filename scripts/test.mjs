@@ -57,7 +57,7 @@ say('lint: package boundaries and circular imports (dependency-cruiser)');
 run(join(ROOT, 'node_modules/.bin/depcruise'), ['packages', '--config', '.dependency-cruiser.cjs']);
 
 const only = process.argv.slice(2);
-const files = only.length ? only : [...['core', 'connectors', 'worker'].flatMap((p) => testFiles(join(ROOT, 'packages', p, 'test'))), ...testFiles(join(ROOT, 'test'))];
+const files = only.length ? only : [...['core', 'connector-kit', 'connectors', 'worker'].flatMap((p) => testFiles(join(ROOT, 'packages', p, 'test'))), ...testFiles(join(ROOT, 'test'))];
 say(`running ${files.length} test files`);
 run(process.execPath, [
   '--import',

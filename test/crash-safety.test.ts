@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { committedTotal, consume, killAllWorkers, readLines, requireStack, startWorker, topicSize, uniqueName, waitFor } from './harness/index.js';
+import { committedTotal, consume, drained, killAllWorkers, readLines, requireStack, startWorker, topicSize, uniqueName, waitFor } from './harness/index.js';
 
 /** Datagen orders carry a unique orderid: count distinct ones and duplicates. */
 function tally(lines: string[]): { unique: number; duplicates: number; ids: Set<number> } {
@@ -55,7 +55,8 @@ describe('Crash safety', () => {
 
     w = await startWorker({ dir: w.dir, workerConfig });
     await waitFor(() => tally(readLines(out)).unique >= total, { timeoutMs: 120000, message: `all ${total} records in the file` });
-    await new Promise((r) => setTimeout(r, 1500));
+    // the sink has committed everything produced: no late duplicate can still arrive
+    await waitFor(() => drained(`connect-${topic}-sink`, topic), { timeoutMs: 60000, message: 'the sink committed the whole topic' });
     await w.stop();
     const t = tally(readLines(out));
     assert.equal(t.unique, total, 'nothing lost');
@@ -86,7 +87,7 @@ describe('Crash safety', () => {
     assert.ok(readLines(out).length < total, 'stopped mid-stream');
     w = await startWorker({ dir: w.dir, workerConfig });
     await waitFor(() => readLines(out).length >= total, { timeoutMs: 120000, message: `all ${total} lines` });
-    await new Promise((r) => setTimeout(r, 1500));
+    await waitFor(() => drained(`connect-${topic}-sink`, topic), { timeoutMs: 60000, message: 'the sink committed the whole topic' });
     await w.stop();
     const lines = readLines(out);
     assert.equal(lines.length, total, 'no duplicate lines');

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { consume, createTopic, produce, readLines, requireStack, startWorker, uniqueName, waitFor, type WorkerHandle } from './harness/index.js';
+import { consume, createTopic, drained, produce, readLines, requireStack, startWorker, uniqueName, waitFor, type WorkerHandle } from './harness/index.js';
 
 const PLUGINS = fileURLToPath(new URL('./fixtures/test-plugins.ts', import.meta.url));
 const header = (m: { headers: Record<string, unknown> }, k: string) => {
@@ -19,6 +19,7 @@ describe('Transforms, error handling, dead-letter queues and secrets', () => {
       workerConfig: {
         'plugin.path': PLUGINS,
         'value.converter.schemas.enable': 'false',
+        'offset.flush.interval.ms': 500,
         'key.converter': 'org.apache.kafka.connect.storage.StringConverter',
         'config.providers': 'env',
         'config.providers.env.class': 'org.apache.kafka.common.config.provider.EnvVarConfigProvider',
@@ -140,7 +141,7 @@ describe('Transforms, error handling, dead-letter queues and secrets', () => {
     assert.equal(r.status, 201, JSON.stringify(r.body));
     await waitFor(() => readLines(out).length >= 3, { message: 'good records written' });
     const dead = await consume(dlq, { count: 2, timeoutMs: 30000 });
-    await new Promise((res) => setTimeout(res, 1000));
+    await waitFor(() => drained(`connect-${name}`, topic), { timeoutMs: 60000, message: 'the sink committed the whole topic' });
     const good = readLines(out).map((l) => JSON.parse(l).n);
     assert.deepEqual(good.sort(), [1, 3, 5], 'Flatten handles a scalar "inner"; good records written exactly once');
     assert.equal(dead.length, 2);

@@ -15,7 +15,7 @@ import {
   readStream,
   type TestRecord,
 } from '../packages/connectors/test/kinesis/helpers.js';
-import { BOOTSTRAP, consume, createTopic, requireStack, startWorker, topicSize, uniqueName, waitFor, type WorkerHandle } from './harness/index.js';
+import { BOOTSTRAP, consume, createTopic, drained, requireStack, startWorker, topicSize, uniqueName, waitFor, type WorkerHandle } from './harness/index.js';
 
 const ENDPOINT = process.env.KINESIS_ENDPOINT ?? 'http://127.0.0.1:4568';
 const common = {
@@ -148,7 +148,7 @@ describe('Kinesis -> Kafka -> Kinesis through a real worker', () => {
     workers.push(again);
     await again.waitForRunning(c.source.name);
     await waitFor(async () => distinct(await outRecords(client, to)) >= 3600, { timeoutMs: 120_000, intervalMs: 1000, message: '3600 distinct records' });
-    await new Promise((r) => setTimeout(r, 1500));
+    await waitFor(() => drained(`connect-${c.sink.name}`, topic), { timeoutMs: 60_000, message: 'the sink committed the whole topic' });
 
     const inKafka = await consume(topic, { settleMs: 1500, timeoutMs: 30_000 });
     const kafkaDups = inKafka.length - new Set(inKafka.map((m) => m.value!.toString())).size;

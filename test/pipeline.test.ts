@@ -2,14 +2,14 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { generate } from '@ferry/connectors/datagen';
-import { readLines, requireStack, startWorker, uniqueName, waitFor, type WorkerHandle } from './harness/index.js';
+import { drained, readLines, requireStack, startWorker, uniqueName, waitFor, type WorkerHandle } from './harness/index.js';
 
 describe('Datagen -> Kafka -> FileStreamSink', () => {
   let worker: WorkerHandle;
   before(async () => {
     await requireStack('kafka');
     worker = await startWorker({
-      workerConfig: { 'value.converter': 'org.apache.kafka.connect.json.JsonConverter', 'value.converter.schemas.enable': 'false' },
+      workerConfig: { 'value.converter': 'org.apache.kafka.connect.json.JsonConverter', 'value.converter.schemas.enable': 'false', 'offset.flush.interval.ms': 500 },
     });
   });
   after(async () => worker?.stop());
@@ -29,7 +29,7 @@ describe('Datagen -> Kafka -> FileStreamSink', () => {
     });
     assert.equal(sink.status, 201, JSON.stringify(sink.body));
     await waitFor(() => readLines(out).length >= 2 * perTask, { timeoutMs: 60000, message: `${2 * perTask} lines in ${out}` });
-    await new Promise((r) => setTimeout(r, 1000));
+    await waitFor(() => drained(`connect-${topic}-sink`, topic), { timeoutMs: 60000, message: 'the sink committed the whole topic' });
     const lines = readLines(out);
     assert.equal(lines.length, 2 * perTask, 'no duplicates, nothing missing');
     const expected = new Set<string>();
@@ -56,7 +56,7 @@ describe('Datagen -> Kafka -> FileStreamSink', () => {
     assert.equal(readLines(out).length, atPause, 'nothing written while paused');
     assert.equal((await worker.request('PUT', `/connectors/${topic}-sink/resume`)).status, 202);
     await waitFor(() => readLines(out).length >= 3000, { timeoutMs: 60000, message: 'all records after resume' });
-    await new Promise((r) => setTimeout(r, 1000));
+    await waitFor(() => drained(`connect-${topic}-sink`, topic), { timeoutMs: 60000, message: 'the sink committed the whole topic' });
     const lines = readLines(out);
     assert.equal(lines.length, 3000, 'no gap and no duplicate across pause/resume');
     assert.equal(new Set(lines).size, 3000);

@@ -138,7 +138,8 @@ describe('PostgreSQL end to end', () => {
       console.log(`exactly-once sink killed with ${atKill} of ${total} rows written`);
       w = await startWorker({ dir: w.dir, workerConfig });
       await waitFor(async () => (await count(`SELECT count(*) AS n FROM ${table}`)) >= total, { timeoutMs: 120000, message: `all ${total} rows` });
-      await new Promise((r) => setTimeout(r, 1000));
+      // the offsets stored with the rows reached the end: no batch is still in flight
+      await waitFor(async () => Number((await db.query(`SELECT next_offset FROM ferry_sink_offsets WHERE connector = $1`, [name])).rows[0]?.next_offset) === total, { timeoutMs: 60000, message: 'stored offsets at the end of the topic' });
       assert.equal(await count(`SELECT count(*) AS n FROM ${table}`), total, 'no duplicate');
       assert.equal(await count(`SELECT count(DISTINCT n) AS n FROM ${table}`), total, 'no loss');
       assert.equal(await count(`SELECT min(n) + max(n) AS n FROM ${table}`), total - 1);

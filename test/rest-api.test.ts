@@ -212,7 +212,12 @@ describe('REST API (Kafka Connect wire compatibility)', () => {
     assert.equal(st.body.connector.state, 'STOPPED');
     const paused = `${topic}-paused`;
     assert.equal((await w.request('POST', '/connectors', { name: paused, config: srcConfig, initial_state: 'PAUSED' })).status, 201);
-    await waitFor(async () => (await w.request('GET', `/connectors/${paused}/status`)).body.tasks[0]?.state === 'PAUSED', { message: 'PAUSED task' });
+    // as in Kafka Connect: the connector is PAUSED and no task exists until it is resumed
+    const ps = await w.request('GET', `/connectors/${paused}/status`);
+    assert.equal(ps.body.connector.state, 'PAUSED');
+    assert.deepEqual(ps.body.tasks, []);
+    assert.equal((await w.request('PUT', `/connectors/${paused}/resume`)).status, 202);
+    await w.waitForRunning(paused);
     assert.equal((await w.request('DELETE', `/connectors/${name}`)).status, 204);
     assert.equal((await w.request('DELETE', `/connectors/${paused}`)).status, 204);
     assert.equal((await w.request('DELETE', `/connectors/${name}`)).status, 404);
@@ -230,7 +235,7 @@ describe('REST API (Kafka Connect wire compatibility)', () => {
 
     const def = await w.request('GET', '/connector-plugins/DatagenSource/config');
     const topicDef = def.body.find((d: { name: string }) => d.name === 'kafka.topic');
-    assert.deepEqual(Object.keys(topicDef).sort(), ['default_value', 'dependents', 'display_name', 'documentation', 'group', 'importance', 'name', 'order', 'required', 'type', 'width']);
+    assert.deepEqual(Object.keys(topicDef).sort(), ['default_value', 'dependents', 'display_name', 'documentation', 'group', 'importance', 'name', 'order_in_group', 'required', 'type', 'width']);
     assert.equal(topicDef.required, true);
     assert.equal((await w.request('GET', '/connector-plugins/Nope/config')).status, 404);
     const byAlias = await w.request('GET', '/connector-plugins/org.apache.kafka.connect.file.FileStreamSinkConnector/config');

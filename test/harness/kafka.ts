@@ -109,3 +109,9 @@ export async function committedTotal(groupId: string, topic: string): Promise<nu
     await admin.disconnect();
   }
 }
+
+/** True once a sink's consumer group has committed the whole topic: everything produced was delivered. */
+export async function drained(groupId: string, topic: string): Promise<boolean> {
+  const [size, done] = await Promise.all([topicSize(topic), committedTotal(groupId, topic)]);
+  return size > 0 && done === size;
+}

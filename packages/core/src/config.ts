@@ -184,7 +184,8 @@ export interface ConfigKeyInfo {
   importance: Importance;
   documentation: string;
   group: string | null;
-  order: number;
+  /** Position within its group, from 1 (Kafka Connect's field name); -1 for an option without a group. */
+  order_in_group: number;
   width: Width;
   display_name: string;
   dependents: string[];
@@ -260,7 +261,14 @@ function makeDef<T>(fields: FieldsShape, checks: CrossCheck<any>[]): ConfigDef<T
       return r.value as T;
     },
     describe(): ConfigKeyInfo[] {
-      return entries.map(([name, f], i) => ({
+      const inGroup = new Map<string, number>();
+      const orderOf = (group: string | undefined) => {
+        if (!group) return -1;
+        const n = (inGroup.get(group) ?? 0) + 1;
+        inGroup.set(group, n);
+        return n;
+      };
+      return entries.map(([name, f]) => ({
         name,
         type: f.type,
         required: f.required,
@@ -268,7 +276,7 @@ function makeDef<T>(fields: FieldsShape, checks: CrossCheck<any>[]): ConfigDef<T
         importance: f.options.importance ?? 'MEDIUM',
         documentation: f.options.doc,
         group: f.options.group ?? null,
-        order: i + 1,
+        order_in_group: orderOf(f.options.group),
         width: f.options.width ?? 'NONE',
         display_name: f.options.displayName ?? name,
         dependents: f.options.dependents ?? [],

@@ -49,16 +49,6 @@ export type { SourceTask, SourceTaskContext, SourceSignal, OffsetStorageReader, 
 export type { SinkTask, SinkTaskContext, ErrantRecordReporter } from './sink-task.js';
 export type { Converter, HeaderConverter, ConverterPlugin, HeaderConverterPlugin } from './converter.js';
 export type { Transformation, Predicate, TransformationPlugin, PredicatePlugin } from './transform.js';
-export type {
-  OffsetStore,
-  ConfigStore,
-  StatusStore,
-  ConnectorRecord,
-  TargetState,
-  ConnectorState,
-  TaskState,
-  StateEntry,
-} from './stores.js';
 export { abortableSleep } from './sleep.js';
 export type {
   JsonValue,

@@ -9,5 +9,6 @@ export { KafkaBackbone } from './backbone/kafka-backbone.js';
 export type { Backbone, BackboneProducer, BackboneConsumer, BackboneAdmin, OutMessage, InMessage } from './backbone/backbone.js';
 export { FileOffsetStore } from './stores/file-offset-store.js';
 export { MemoryOffsetStore } from './stores/memory-offset-store.js';
+export type { OffsetStore, ConfigStore, StatusStore, ConnectorRecord, TargetState, ConnectorState, TaskState, StateEntry } from './stores/contracts.js';
 export { LogManager } from './logging.js';
 export { WorkerMetrics } from './metrics.js';

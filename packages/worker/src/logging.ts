@@ -68,6 +68,9 @@ export class LogManager {
   readonly root: PinoLogger;
   readonly redactor = new SecretRedactor();
   private readonly named = new Map<string, { logger: PinoLogger; lastModified: number | null }>();
+  /** Loggers created only because the admin API named them: capped, so callers cannot grow the map without bound. */
+  private adminCreated = 0;
+  static readonly MAX_ADMIN_LOGGERS = 100;
 
   constructor(opts: { level?: string; destination?: DestinationStream; workerId?: string } = {}) {
     const redactor = this.redactor;
@@ -124,6 +127,19 @@ export class LogManager {
     return e ? { level: fromPino[e.logger.level] ?? 'INFO', last_modified: e.lastModified } : undefined;
   }
 
+  /**
+   * Why the admin API may not set a level on `name` (undefined when it may):
+   * a name of the worker's loggers or one above them is always allowed; a new
+   * one only while fewer than MAX_ADMIN_LOGGERS were created that way.
+   */
+  refusal(name: string): string | undefined {
+    if (!/^[A-Za-z0-9_$.-]{1,200}$/.test(name)) return `Logger name ${JSON.stringify(name.slice(0, 100))} is invalid: 1-200 letters, digits, '.', '_', '$' or '-'`;
+    if (name === 'root' || this.named.has(name)) return undefined;
+    for (const n of this.named.keys()) if (n.startsWith(`${name}.`)) return undefined;
+    if (this.adminCreated >= LogManager.MAX_ADMIN_LOGGERS) return `Too many loggers: at most ${LogManager.MAX_ADMIN_LOGGERS} may be created through the admin API`;
+    return undefined;
+  }
+
   /** Sets the level of `name` and every logger below it; returns the names changed. */
   setLevel(name: string, level: LevelName): string[] {
     const pinoLevel = toPino[level.toUpperCase() as LevelName];
@@ -139,6 +155,7 @@ export class LogManager {
       }
       return changed;
     }
+    if (!this.named.has(name) && ![...this.named.keys()].some((n) => n.startsWith(`${name}.`))) this.adminCreated++;
     this.pino(name);
     for (const [n, e] of this.named) {
       if (n === name || n.startsWith(`${name}.`)) {

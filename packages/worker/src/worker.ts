@@ -23,8 +23,9 @@ import { createApp } from './rest/server.js';
 import { FileConfigStore } from './stores/file-config-store.js';
 import { FileOffsetStore } from './stores/file-offset-store.js';
 import { MemoryStatusStore } from './stores/memory-status-store.js';
+import { FERRY_VERSION } from '@ferry/connector-kit';
 
-export const VERSION = '0.1.0';
+export const VERSION = FERRY_VERSION;
 
 export interface StandaloneOptions {
   /** The worker file's content (before environment overrides). */

@@ -1,6 +1,7 @@
 import {
   abortableSleep,
   Config,
+  ConfigError,
   defineConfig,
   type ConnectorConfig,
   type SourceConnector,
@@ -11,6 +12,7 @@ import {
   type TaskConfig,
 } from '@ferry/core';
 import { generate, schemas, type Quickstart } from './generator.js';
+import { FERRY_VERSION } from '@ferry/connector-kit';
 
 export const DatagenConfig = defineConfig({
   'kafka.topic': Config.string({ doc: 'Topic the records go to.', nonEmpty: true, importance: 'HIGH' }),
@@ -100,13 +102,24 @@ class DatagenConnector implements SourceConnector {
   }
 
   stop(): void {}
+
+  /** Offsets written through the REST API: {"task": n} partitions, {"position": records emitted} offsets (or null). */
+  alterOffsets(_config: ConnectorConfig, offsets: Array<{ partition: Record<string, unknown>; offset: Record<string, unknown> | null }>): void {
+    const errors: string[] = [];
+    const count = (v: unknown) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+    for (const { partition, offset } of offsets) {
+      if (!count(partition?.task)) errors.push(`partition ${JSON.stringify(partition)} must be {"task": <task number>}`);
+      if (offset !== null && !count(offset.position)) errors.push(`offset ${JSON.stringify(offset)} must be {"position": <a non-negative integer>}`);
+    }
+    if (errors.length) throw new ConfigError({ offsets: errors });
+  }
 }
 
 export const DatagenSource: SourceConnectorPlugin = {
   type: 'source',
   className: 'DatagenSource',
   aliases: ['io.confluent.kafka.connect.datagen.DatagenConnector', 'DatagenConnector'],
-  version: '0.1.0',
+  version: FERRY_VERSION,
   description: 'Synthetic records (users, orders, pageviews) for demos and benchmarks; resumes where it stopped.',
   config: DatagenConfig,
   create: () => new DatagenConnector(),

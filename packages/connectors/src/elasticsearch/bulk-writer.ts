@@ -10,6 +10,7 @@ import {
 import { BulkRequestError, type BulkClient, type BulkItemResult, type BulkResult } from './bulk-client.js';
 import type { BulkAction } from './document.js';
 import type { Slot } from './offset-tracker.js';
+import { backoffDelay } from '@ferry/connector-kit';
 
 export interface BulkWriterOptions {
   batchSize: number;
@@ -400,8 +401,7 @@ export class BulkWriter {
 
   private async retryLater(attempt: number, err: BulkRequestError, count: number): Promise<void> {
     this.stats.retries++;
-    const exp = Math.min(MAX_BACKOFF_MS, this.opts.retryBackoffMs * 2 ** Math.min(attempt - 1, 20));
-    const delay = Math.max(this.opts.retryBackoffMs > 0 ? 1 : 0, Math.round(exp * (0.5 + Math.random() * 0.5)));
+    const delay = Math.max(this.opts.retryBackoffMs > 0 ? 1 : 0, backoffDelay(Math.min(attempt, 21), this.opts.retryBackoffMs, MAX_BACKOFF_MS));
     if (attempt > this.opts.maxRetries) {
       if (!this.stalled) {
         const msg = `Elasticsearch ${err.kind === 'response' ? 'refuses writes' : 'is unreachable'} after ${this.opts.maxRetries} retries (${err.message}); ${this.buffered} records buffered, still retrying`;

@@ -11,8 +11,9 @@ import { detectServer } from './bulk-client.js';
 import { createBulkClient } from './clients.js';
 import { ElasticsearchSinkConfig, dataStreamName, type ElasticsearchSinkOptions } from './config.js';
 import { ElasticsearchSinkTask, clientOptions } from './sink-task.js';
+import { FERRY_VERSION } from '@ferry/connector-kit';
 
-export const VERSION = '0.1.0';
+export const VERSION = FERRY_VERSION;
 
 interface IndexTemplate {
   index_patterns: string | string[];

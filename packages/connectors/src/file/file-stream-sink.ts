@@ -1,9 +1,11 @@
-import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import {
   Config,
+  ConnectError,
   defineConfig,
+  RetriableError,
   type ConnectorConfig,
   type SinkConnector,
   type SinkConnectorPlugin,
@@ -13,6 +15,7 @@ import {
   type TaskConfig,
   type TopicPartitionOffset,
 } from '@ferry/core';
+import { FERRY_VERSION } from '@ferry/connector-kit';
 
 export const FileStreamSinkConfig = defineConfig({
   file: Config.string({ doc: 'The file lines are appended to.', nonEmpty: true, importance: 'HIGH' }),
@@ -35,24 +38,53 @@ function lineOf(v: unknown): string {
 class FileStreamSinkTask implements SinkTask {
   private fd: number | undefined;
   private dirty = false;
+  private file = '';
+  /** Bytes in the file: a failed write is cut back to this, so no partial line stays behind. */
+  private size = 0;
+  /** Bytes known durable (the last successful fsync). */
+  private synced = 0;
 
   async start(config: TaskConfig, _ctx: SinkTaskContext): Promise<void> {
     const c = FileStreamSinkConfig.parse(config);
+    this.file = c.file;
     await mkdir(dirname(c.file), { recursive: true });
     this.fd = openSync(c.file, 'a');
+    this.size = this.synced = fstatSync(this.fd).size;
   }
 
   async put(records: SinkRecord[]): Promise<void> {
     if (records.length === 0) return;
     let text = '';
     for (const r of records) text += lineOf(r.value) + '\n';
-    writeSync(this.fd!, text);
+    const buf = Buffer.from(text);
+    let off = 0;
+    try {
+      // write(2) may write part of a batch when the disk fills up; a short write is followed by the error
+      while (off < buf.length) off += writeSync(this.fd!, buf, off, buf.length - off);
+    } catch (err) {
+      ftruncateSync(this.fd!, this.size);
+      const code = (err as NodeJS.ErrnoException).code;
+      const msg = `Cannot append ${records.length} records to ${this.file}: ${code ?? (err as Error).message}`;
+      // The batch is redelivered after a backoff: a disk that fills up may get space back.
+      if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'EAGAIN') throw new RetriableError(`${msg} (no space left; retrying)`, { cause: err });
+      throw new ConnectError(msg, { cause: err });
+    }
+    this.size += buf.length;
     this.dirty = true;
   }
 
   async flush(_offsets: TopicPartitionOffset[]): Promise<void> {
     if (!this.dirty) return;
-    fsyncSync(this.fd!);
+    try {
+      fsyncSync(this.fd!);
+    } catch (err) {
+      // What fsync could not make durable cannot be trusted: cut back to the last durable size and
+      // fail the task, so it restarts from the committed offsets and writes those records again.
+      ftruncateSync(this.fd!, this.synced);
+      this.size = this.synced;
+      throw new ConnectError(`Cannot make ${this.file} durable (fsync): ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+    }
+    this.synced = this.size;
     this.dirty = false;
   }
 
@@ -82,7 +114,7 @@ export const FileStreamSink: SinkConnectorPlugin = {
   type: 'sink',
   className: 'FileStreamSink',
   aliases: ['org.apache.kafka.connect.file.FileStreamSinkConnector', 'FileStreamSinkConnector'],
-  version: '0.1.0',
+  version: FERRY_VERSION,
   description: 'Record values appended to a file, one line each.',
   config: FileStreamSinkConfig,
   create: () => new FileStreamSinkConnector(),

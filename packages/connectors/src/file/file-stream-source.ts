@@ -2,6 +2,7 @@ import { open, stat } from 'node:fs/promises';
 import {
   abortableSleep,
   Config,
+  ConfigError,
   defineConfig,
   NotConnectedError,
   Schemas,
@@ -13,6 +14,7 @@ import {
   type SourceTaskContext,
   type TaskConfig,
 } from '@ferry/core';
+import { FERRY_VERSION } from '@ferry/connector-kit';
 
 export const FileStreamSourceConfig = defineConfig({
   file: Config.string({ doc: 'The file to read lines from (it may grow while read).', nonEmpty: true, importance: 'HIGH' }),
@@ -122,13 +124,26 @@ class FileStreamSourceConnector implements SourceConnector {
     return new FileStreamSourceTask();
   }
   stop(): void {}
+  /** Offsets written through the REST API: {"filename"} partitions, {"position": byte offset} offsets (or null). */
+  alterOffsets(_config: ConnectorConfig, offsets: Array<{ partition: Record<string, unknown>; offset: Record<string, unknown> | null }>): void {
+    const errors: string[] = [];
+    for (const { partition, offset } of offsets) {
+      if (typeof partition?.filename !== 'string') errors.push(`partition ${JSON.stringify(partition)} must be {"filename": "<path>"}`);
+      if (offset === null) continue;
+      const p = offset.position;
+      if (typeof p !== 'number' || !Number.isSafeInteger(p) || p < 0) {
+        errors.push(`offset ${JSON.stringify(offset)} must be {"position": <a non-negative integer>}`);
+      }
+    }
+    if (errors.length) throw new ConfigError({ offsets: errors });
+  }
 }
 
 export const FileStreamSource: SourceConnectorPlugin = {
   type: 'source',
   className: 'FileStreamSource',
   aliases: ['org.apache.kafka.connect.file.FileStreamSourceConnector', 'FileStreamSourceConnector'],
-  version: '0.1.0',
+  version: FERRY_VERSION,
   description: 'Lines of a file into a topic; the byte position is the offset.',
   config: FileStreamSourceConfig,
   create: () => new FileStreamSourceConnector(),

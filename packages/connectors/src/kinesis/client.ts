@@ -1,5 +1,6 @@
 import { DescribeStreamSummaryCommand, KinesisClient, ListShardsCommand, type KinesisClientConfig, type Shard } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { AwsCredentialsConfig, awsCredentials, awsHttpHandlerOptions, backoffDelay, checkAwsCredentials, isConnectionError } from '@ferry/connector-kit';
 import { Config, defineConfig, type FieldErrors } from '@ferry/core';
 
 /** Options shared by the Kinesis source and sink: where the stream is and how to sign. */
@@ -23,25 +24,7 @@ export const ConnectionConfig = defineConfig({
     group: 'Kinesis',
     example: 'http://127.0.0.1:4568',
   }),
-  'aws.access.key.id': Config.string({
-    doc: 'AWS access key id. Empty: the AWS default credential chain (environment, shared files, instance role).',
-    optional: true,
-    importance: 'HIGH',
-    group: 'Credentials',
-  }),
-  'aws.secret.access.key': Config.password({
-    doc: 'AWS secret access key, required with aws.access.key.id.',
-    optional: true,
-    importance: 'HIGH',
-    group: 'Credentials',
-  }),
-  'aws.session.token': Config.password({
-    doc: 'AWS session token for temporary credentials (optional, with aws.access.key.id).',
-    optional: true,
-    importance: 'LOW',
-    group: 'Credentials',
-  }),
-});
+}).merge(AwsCredentialsConfig);
 
 export interface ConnectionSettings {
   'kinesis.stream': string;
@@ -54,11 +37,7 @@ export interface ConnectionSettings {
 
 /** Cross-field rule: static credentials come as a pair. */
 export function checkCredentials(cfg: ConnectionSettings): FieldErrors {
-  const errors: FieldErrors = {};
-  const id = cfg['aws.access.key.id'];
-  const secret = cfg['aws.secret.access.key'];
-  if (id && !secret) errors['aws.secret.access.key'] = ['is required when aws.access.key.id is set'];
-  if (secret && !id) errors['aws.access.key.id'] = ['is required when aws.secret.access.key is set'];
+  const errors: FieldErrors = checkAwsCredentials(cfg);
   if (cfg['kinesis.endpoint']) {
     try {
       new URL(cfg['kinesis.endpoint']);
@@ -79,17 +58,12 @@ export function createKinesisClient(cfg: ConnectionSettings, overrides: Partial<
   const conf: KinesisClientConfig = {
     region: cfg['kinesis.region'],
     maxAttempts: 1,
-    requestHandler: new NodeHttpHandler({ connectionTimeout: 5_000, requestTimeout: 30_000 }),
+    requestHandler: new NodeHttpHandler(awsHttpHandlerOptions({ connectTimeoutMs: 5_000, requestTimeoutMs: 30_000 })),
     ...overrides,
   };
   if (cfg['kinesis.endpoint']) conf.endpoint = cfg['kinesis.endpoint'];
-  if (cfg['aws.access.key.id'] && cfg['aws.secret.access.key']) {
-    conf.credentials = {
-      accessKeyId: cfg['aws.access.key.id'],
-      secretAccessKey: cfg['aws.secret.access.key'],
-      ...(cfg['aws.session.token'] ? { sessionToken: cfg['aws.session.token'] } : {}),
-    };
-  }
+  const credentials = awsCredentials(cfg);
+  if (credentials) conf.credentials = credentials;
   return new KinesisClient(conf);
 }
 
@@ -147,22 +121,17 @@ export function isTransient(err: unknown): boolean {
   if (isThrottle(err)) return true;
   const n = errorName(err);
   if (n === 'InternalFailureException' || n === 'ServiceUnavailable' || n === 'TimeoutError' || n === 'AbortError') return true;
-  const code = (err as { code?: string } | null)?.code;
-  if (code && /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EAI_AGAIN|ENOTFOUND|EHOSTUNREACH|ENETUNREACH)$/.test(code)) return true;
+  if (isConnectionError(err)) return true;
   const status = (err as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
   return status === undefined || status >= 500;
 }
 
-/** An unreachable endpoint rather than an error answer. */
-export function isConnectionError(err: unknown): boolean {
-  const code = (err as { code?: string } | null)?.code;
-  return !!code && /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EAI_AGAIN|ENOTFOUND|EHOSTUNREACH|ENETUNREACH)$/.test(code);
-}
+/** An unreachable endpoint rather than an error answer (the kit's one classification). */
+export { isConnectionError };
 
-/** `base` scaled by 2^attempt (capped), with jitter in [50%, 100%] so tasks do not retry in lockstep. */
+/** `base` scaled by 2^attempt (capped), with the kit's one jitter definition. */
 export function backoffWithJitter(baseMs: number, attempt: number, maxMs: number): number {
-  const exp = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 16));
-  return Math.round(exp / 2 + Math.random() * (exp / 2));
+  return backoffDelay(Math.min(attempt, 16) + 1, baseMs, maxMs);
 }
 
 export function describeError(err: unknown): string {

@@ -8,8 +8,9 @@ import { SinkConfig, type SinkSettings } from './sink-config.js';
 import { KinesisSinkConnector } from './sink-connector.js';
 import { SourceConfig, type SourceSettings } from './source-config.js';
 import { KinesisSourceConnector } from './source-connector.js';
+import { FERRY_VERSION } from '@ferry/connector-kit';
 
-const VERSION = '0.1.0';
+const VERSION = FERRY_VERSION;
 
 export const KinesisSource: SourceConnectorPlugin<SourceSettings> = {
   type: 'source',

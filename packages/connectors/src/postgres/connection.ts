@@ -5,6 +5,7 @@
  */
 import pg from 'pg';
 import { Config, ConfigError, ConnectError, DataError, NotConnectedError, RetriableError } from '@ferry/core';
+import { CONNECTION_ERROR_CODES } from '@ferry/connector-kit';
 
 export const connectionFields = {
   'connection.url': Config.string({
@@ -76,13 +77,19 @@ export function clientConfig(opts: ConnectionOptions, extra: Partial<pg.ClientCo
     options: '-c TimeZone=UTC -c DateStyle=ISO -c IntervalStyle=iso_8601 -c extra_float_digits=3',
     // Every value arrives as its text form; the connectors convert by type OID themselves.
     types: { getTypeParser: () => rawText } as unknown as pg.CustomTypesConfig,
+    // A server that accepts and never answers must not hold a task (or a validation) forever.
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    keepAlive: true,
     ...extra,
   };
 }
 
 const rawText = (v: string) => v;
 
-const CONNECT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'EPIPE']);
+/** Longest wait for a PostgreSQL connection to be established (ms). */
+export const CONNECT_TIMEOUT_MS = 10_000;
+
+const CONNECT_CODES = CONNECTION_ERROR_CODES;
 
 /** Opens a client, mapping failures to the error class the runtime acts on. */
 export async function connect(opts: ConnectionOptions, extra: Partial<pg.ClientConfig> = {}): Promise<pg.Client> {

@@ -62,6 +62,8 @@ export class PostgresSourceTask implements SourceTask {
   private round?: { unit: Unit; job: BulkRound };
   /** The last finished round of each table (forgotten when the next one ends). */
   private readonly lastRound = new Map<Unit, import('@ferry/core').ChunkJobHandle>();
+  /** A failure noticed after a batch was already read (a failed COMMIT): thrown by the next poll(). */
+  private pendingError?: Error;
 
   async start(config: TaskConfig, ctx: SourceTaskContext): Promise<void> {
     this.cfg = PostgresSourceConfig.parse(config);
@@ -124,6 +126,12 @@ export class PostgresSourceTask implements SourceTask {
 
   async poll(): Promise<SourceRecord[]> {
     const signal = this.ctx.signal;
+    if (this.pendingError) {
+      // reported one poll late: the rows read before it were valid and were delivered first
+      const err = this.pendingError;
+      this.pendingError = undefined;
+      throw err;
+    }
     if (this.cfg.mode === 'bulk' && this.cfg['bulk.max.threads'] > 1 && this.ctx.jobs && !this.cfg.query) return this.pollRound(signal);
     while (!signal.aborted) {
       let client: pg.Client;
@@ -155,9 +163,19 @@ export class PostgresSourceTask implements SourceTask {
       if (exhausted) {
         // The cursor ended: the trailing group of equal timestamps is complete even if no record said so.
         if (cur.lastSeenTs !== undefined && this.cfg.mode === 'timestamp') cur.unit.offset.timestamp = cur.lastSeenTs;
-        await client.query('COMMIT').catch(() => {});
         this.cursor = undefined;
         cur.unit.nextDue = Date.now() + this.cfg['poll.interval.ms'];
+        try {
+          await client.query('COMMIT');
+        } catch (err) {
+          // The rows of this read-only transaction are already in hand; the session is not. A new
+          // one is opened on the next poll, which reports this failure (retried by the runtime).
+          const mapped = mapQueryError(err, `Ending the read of ${describeUnit(cur.unit)} (COMMIT)`);
+          if (this.client === client) this.client = undefined;
+          void closeQuietly(client);
+          if (records.length === 0) throw mapped;
+          this.pendingError = mapped;
+        }
       }
       if (records.length > 0) return records;
     }

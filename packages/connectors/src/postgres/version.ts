@@ -1,2 +1,3 @@
+import { FERRY_VERSION } from '@ferry/connector-kit';
 /** Version reported by the PostgreSQL plugins (and in change events' `source.version`). */
-export const VERSION = '0.1.0';
+export const VERSION = FERRY_VERSION;

@@ -7,6 +7,7 @@ import { Agent as HttpsAgent } from 'node:https';
 import { HeadBucketCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { Config, ConnectError, NotConnectedError, RetriableError, defineConfig, type FieldErrors } from '@ferry/core';
+import { AwsCredentialsConfig, awsCredentials, awsHttpHandlerOptions, checkAwsCredentials, CONNECTION_ERROR_CODES } from '@ferry/connector-kit';
 
 const GROUP = 'S3 connection';
 
@@ -41,18 +42,6 @@ export const ConnectionConfig = defineConfig({
     importance: 'LOW',
     group: GROUP,
   }),
-  'aws.access.key.id': Config.string({
-    doc: 'Access key id. Empty: the AWS default credential chain (environment, shared config files, web identity, instance or container role).',
-    optional: true,
-    importance: 'HIGH',
-    group: GROUP,
-  }),
-  'aws.secret.access.key': Config.password({
-    doc: 'Secret access key belonging to aws.access.key.id.',
-    optional: true,
-    importance: 'HIGH',
-    group: GROUP,
-  }),
   's3.part.retries': Config.int({
     doc: 'Retries of a failed S3 request (each part of a multipart upload included) inside the client, with exponential backoff, before the task reports the failure to the runtime.',
     default: 3,
@@ -75,14 +64,9 @@ export const ConnectionConfig = defineConfig({
     importance: 'LOW',
     group: GROUP,
   }),
-}).check((cfg) => {
-  const errors: FieldErrors = {};
-  const id = cfg['aws.access.key.id'];
-  const secret = cfg['aws.secret.access.key'];
-  if (id && !secret) errors['aws.secret.access.key'] = ['must be set when aws.access.key.id is set'];
-  if (secret && !id) errors['aws.access.key.id'] = ['must be set when aws.secret.access.key is set'];
-  return errors;
-});
+})
+  .merge(AwsCredentialsConfig)
+  .check((cfg) => checkAwsCredentials(cfg));
 
 export type ConnectionSettings = ReturnType<typeof ConnectionConfig.parse>;
 
@@ -93,8 +77,7 @@ export function createS3Client(cfg: ConnectionSettings): S3Client {
     forcePathStyle: cfg['s3.path.style.access.enabled'],
     maxAttempts: cfg['s3.part.retries'] + 1,
     requestHandler: new NodeHttpHandler({
-      connectionTimeout: cfg['s3.connect.timeout.ms'],
-      requestTimeout: cfg['s3.request.timeout.ms'],
+      ...awsHttpHandlerOptions({ connectTimeoutMs: cfg['s3.connect.timeout.ms'], requestTimeoutMs: cfg['s3.request.timeout.ms'] }),
       httpAgent: new HttpAgent({ keepAlive: true, maxSockets: 64 }),
       httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 64 }),
     }),
@@ -104,22 +87,14 @@ export function createS3Client(cfg: ConnectionSettings): S3Client {
     responseChecksumValidation: 'WHEN_REQUIRED',
   };
   if (cfg['store.url']) opts.endpoint = cfg['store.url'];
-  if (cfg['aws.access.key.id'] && cfg['aws.secret.access.key']) {
-    opts.credentials = { accessKeyId: cfg['aws.access.key.id'], secretAccessKey: cfg['aws.secret.access.key'] };
-  }
+  const credentials = awsCredentials(cfg);
+  if (credentials) opts.credentials = credentials;
   return new S3Client(opts);
 }
 
+/** The kit's connection codes plus the SDK's own names for a timed-out request. */
 const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EPIPE',
-  'ECONNABORTED',
+  ...CONNECTION_ERROR_CODES,
   'TimeoutError',
   'RequestTimeout',
 ]);

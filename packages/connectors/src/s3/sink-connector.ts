@@ -2,8 +2,9 @@ import type { ConnectorConfig, ConnectorContext, FieldErrors, SinkConnector, Sin
 import { checkBucket } from './connection.js';
 import { SinkOptions, type SinkSettings } from './sink-config.js';
 import { S3SinkTask } from './sink-task.js';
+import { FERRY_VERSION } from '@ferry/connector-kit';
 
-export const VERSION = '0.1.0';
+export const VERSION = FERRY_VERSION;
 
 class S3SinkConnector implements SinkConnector {
   private config: ConnectorConfig = {};

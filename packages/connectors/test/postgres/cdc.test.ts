@@ -5,7 +5,7 @@ import type { SinkRecord, SourceRecord } from '@ferry/core';
 import { PostgresCdcSource, PostgresSink } from '../../src/postgres/index.js';
 import type { PostgresCdcTask } from '../../src/postgres/cdc-task.js';
 import type { PostgresSinkTask } from '../../src/postgres/sink-task.js';
-import { admin, MemoryOffsets, PG_URL, pollUntil, sinkContext, sourceContext, uid } from './helpers.js';
+import { admin, MemoryOffsets, PG_URL, pollUntil, sinkContext, sourceContext, uid, waitFor } from './helpers.js';
 
 const id = uid();
 let db: pg.Client;
@@ -147,7 +147,7 @@ describe('PostgresCdcSource', () => {
     assert.equal(await confirmedFlush(slot), before);
     await task.commit(offsets.store(stream));
     const lsn = BigInt(stream[5]!.sourceOffset.lsn as number);
-    for (let i = 0; i < 50 && (await confirmedFlush(slot)) < lsn; i++) await new Promise((r) => setTimeout(r, 100));
+    await waitFor(async () => (await confirmedFlush(slot)) >= lsn, 'the slot to reach the committed LSN');
     assert.equal(await confirmedFlush(slot), lsn);
     await task.stop();
 
@@ -195,8 +195,10 @@ describe('PostgresCdcSource', () => {
 
     // 2. resumed snapshot, then streaming
     task = await startTracked();
+    const phase2 = Date.now() + 180_000;
     let sawLast = false;
     while (!sawLast) {
+      assert.ok(Date.now() < phase2, 'the resumed snapshot did not finish');
       const b = (await task.poll()) ?? [];
       await replica.apply(b);
       await task.commit?.(offsets.store(b));
@@ -205,6 +207,7 @@ describe('PostgresCdcSource', () => {
     // streaming replays the changes made since the slot was created: 100 updates, 100 deletes (+ tombstones), 500 inserts
     let streamed = 0;
     while (streamed < 800) {
+      assert.ok(Date.now() < phase2, `streaming replayed ${streamed} of 800 changes`);
       const b = changes((await task.poll()) ?? []);
       streamed += b.length;
       await replica.apply(b);
@@ -217,23 +220,41 @@ describe('PostgresCdcSource', () => {
     const updated = (await db.query(`UPDATE ${src} SET amount = amount + 1 WHERE id <= 3000`)).rowCount!;
     assert.ok(updated > 2000);
     const part: SourceRecord[] = [];
-    while (part.length < 1200) part.push(...((await task.poll()) ?? []));
+    const partDeadline = Date.now() + 60_000;
+    while (part.length < 1200) {
+      assert.ok(Date.now() < partDeadline, `only ${part.length} of 1200 events of the transaction arrived`);
+      part.push(...((await task.poll()) ?? []));
+    }
     const delivered = part.slice(0, 1100);
     await replica.apply(delivered);
     await task.commit?.(offsets.store(delivered));
     await task.stop();
     task = await startTracked();
     const rest: SourceRecord[] = [];
-    for (let idle = 0; idle < 3; ) {
+    // Poll until the rest of the transaction has arrived, then until a later marker transaction
+    // arrives: whatever came in between would be a duplicate. No count of idle polls.
+    const expected = updated - 1100;
+    const restDeadline = Date.now() + 120_000;
+    while (rest.length < expected) {
+      assert.ok(Date.now() < restDeadline, `the rest of the transaction did not arrive: ${rest.length} of ${expected}`);
       const b = (await task.poll()) ?? [];
-      if (!b.length) idle++;
       rest.push(...changes(b));
       await task.commit?.(offsets.store(b));
     }
+    await db.query(`UPDATE ${src} SET v = 'marker' WHERE id = 100500`);
+    const tail: SourceRecord[] = [];
+    while (!tail.some((r) => env(r)?.after?.v === 'marker')) {
+      assert.ok(Date.now() < restDeadline, 'the marker transaction did not arrive');
+      const b = (await task.poll()) ?? [];
+      tail.push(...changes(b));
+      await task.commit?.(offsets.store(b));
+    }
     // exactly the rest of the transaction: nothing repeated, nothing skipped
-    assert.equal(rest.length, updated - 1100);
-    assert.deepEqual(rest.map((r) => r.sourceOffset.event), Array.from({ length: updated - 1100 }, (_, i) => 1100 + i));
+    assert.equal(rest.length, expected);
+    assert.deepEqual(rest.map((r) => r.sourceOffset.event), Array.from({ length: expected }, (_, i) => 1100 + i));
+    assert.equal(tail.length, 1, 'only the marker follows the transaction');
     await replica.apply(rest);
+    await replica.apply(tail);
     await sameRows(src, dst, 'id, v, amount, at, tags');
     } finally {
       for (const t of running) await t.stop();
@@ -262,7 +283,7 @@ describe('PostgresCdcSource', () => {
     const beat = hb.find((r) => BigInt(r.sourceOffset.lsn as number) >= walNow)!;
     assert.equal(beat.topic, '__debezium-heartbeat.hb');
     assert.deepEqual(beat.key, { serverName: 'hb' });
-    for (let i = 0; i < 50 && (await confirmedFlush(slot)) < walNow; i++) await new Promise((r) => setTimeout(r, 100));
+    await waitFor(async () => (await confirmedFlush(slot)) >= walNow, 'the slot to pass the idle WAL');
     assert.ok((await confirmedFlush(slot)) >= walNow, 'confirmed_flush_lsn advanced past the idle WAL');
     assert.ok((await confirmedFlush(slot)) > start);
     await task.stop();

@@ -114,3 +114,12 @@ export function sinkContext(opts: { name?: string; reporter?: boolean; assignmen
   }
   return ctx;
 }
+
+/** Waits until `cond()` holds, checking every `everyMs`; fails with `what` once `timeoutMs` has passed. */
+export async function waitFor(cond: () => Promise<boolean> | boolean, what: string, timeoutMs = 20000, everyMs = 100): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}

@@ -218,3 +218,64 @@ describe('PostgresSource', () => {
     assert.ok(r.errors['table.include.list']);
   });
 });
+
+describe('PostgresSource when the session dies at COMMIT', () => {
+  it('delivers the rows already read, reports the failure on the next poll (retriable), then resumes on a new session', async () => {
+    const t = T('commit');
+    await db.query(`CREATE TABLE ${t} (id serial PRIMARY KEY, v text)`);
+    await db.query(`INSERT INTO ${t} (v) SELECT 'v' || g FROM generate_series(1, 5) g`);
+    const offsets = new MemoryOffsets();
+    const cfg = { 'connection.url': PG_URL, 'table.include.list': t, mode: 'incrementing', 'incrementing.column.name': 'id', 'topic.prefix': 'c-', 'poll.interval.ms': '50' };
+    const task = await startTask(cfg, offsets);
+    try {
+      // the server ends the session right before the read-only transaction's COMMIT
+      const client = (task as unknown as { client: pg.Client & { processID?: number } }).client;
+      const real = client.query.bind(client) as (...a: unknown[]) => Promise<unknown>;
+      let killed = false;
+      (client as unknown as { query: (...a: unknown[]) => Promise<unknown> }).query = async (...a: unknown[]) => {
+        if (a[0] === 'COMMIT' && !killed) {
+          killed = true;
+          await db.query('SELECT pg_terminate_backend($1)', [client.processID]);
+        }
+        return real(...a);
+      };
+      const first = (await task.poll()) ?? [];
+      assert.deepEqual(ids(first), [1, 2, 3, 4, 5], 'the rows read before the failure are delivered');
+      assert.ok(killed);
+      offsets.store(first);
+      await assert.rejects(() => task.poll(), (err: Error & { code?: string }) => {
+        assert.match(err.message, /COMMIT/);
+        assert.equal(err.code, 'NOT_CONNECTED');
+        return true;
+      });
+      await db.query(`INSERT INTO ${t} (v) VALUES ('after')`);
+      const next = await pollUntil(task, (a) => a.length >= 1, { offsets });
+      assert.deepEqual(ids(next), [6], 'a new session continues after the delivered rows');
+    } finally {
+      await task.stop();
+    }
+  });
+});
+
+describe('PostgreSQL connect timeout', () => {
+  it('a server that accepts and never answers: validate() reports it in bounded time, naming connection.url', async () => {
+    const { createServer } = await import('node:net');
+    const sockets = new Set<import('node:net').Socket>();
+    const hole = createServer((s) => {
+      sockets.add(s);
+      s.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => hole.listen(0, '127.0.0.1', r));
+    const port = (hole.address() as { port: number }).port;
+    try {
+      const started = Date.now();
+      const errs = await PostgresSource.create().validate!({ 'connection.url': `postgres://postgres@127.0.0.1:${port}/test`, 'table.include.list': 'x', mode: 'bulk', 'topic.prefix': 'p-' });
+      const took = Date.now() - started;
+      assert.match(errs['connection.url']?.[0] ?? '', /Cannot connect.*timeout/i);
+      assert.ok(took < 15000, `answered after ${took} ms`);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => hole.close(() => r()));
+    }
+  });
+});

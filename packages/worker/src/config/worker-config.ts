@@ -79,6 +79,17 @@ export const WorkerConfigDef = defineConfig({
     importance: 'HIGH',
   }),
   ...kinesisBackboneOptions,
+  'tasks.max.per.worker': Config.int({
+    doc: 'Most tasks this worker runs, over all its connectors: a connector whose tasks.max is above it is rejected, and one that would pass it shows FAILED with the reason.',
+    default: 64,
+    min: 1,
+    importance: 'HIGH',
+  }),
+  'connector.validation.timeout.ms': Config.long({
+    doc: 'Longest time a connector\'s own validation (which may talk to its server) may take before the config is rejected, and longest time a connector may take to start before it shows FAILED (ms).',
+    default: 30000,
+    min: 100,
+  }),
   'log.level': Config.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'] as const, { doc: 'Root log level.', default: 'INFO', ignoreCase: true }),
   ...securityOptions,
 }).merge(WorkerKafkaClientConfigDef);

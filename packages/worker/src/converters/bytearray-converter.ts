@@ -1,4 +1,5 @@
 import { DataError, defineConfig, Schemas, type Converter, type ConverterPlugin, type Schema, type SchemaAndValue } from '@ferry/core';
+import { FERRY_VERSION } from '@ferry/connector-kit';
 
 const OPTIONAL_BYTES = Schemas.bytes(true);
 
@@ -24,7 +25,7 @@ export const ByteArrayConverterPlugin: ConverterPlugin = {
   type: 'converter',
   className: 'ByteArrayConverter',
   aliases: ['org.apache.kafka.connect.converters.ByteArrayConverter', 'bytes'],
-  version: '0.1.0',
+  version: FERRY_VERSION,
   config: defineConfig({}),
   create: () => new ByteArrayConverter(),
 };

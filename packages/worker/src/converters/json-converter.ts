@@ -11,20 +11,23 @@ import {
 } from '@ferry/core';
 import { decimalFromBase64, decimalToBase64, decimalToNumericJson, normalizeDecimal } from './decimal.js';
 import { ExactNumber, floatingJson, hasLongInteger, jsonString, parseJsonExact, plainNumbers, toJacksonText } from './json-text.js';
+import { FERRY_VERSION } from '@ferry/connector-kit';
 
 export const JsonConverterConfig = defineConfig({
   'schemas.enable': Config.bool({
     doc: 'Wrap each value in a {"schema": ..., "payload": ...} envelope, as Kafka Connect\'s JsonConverter does.',
     default: true,
     importance: 'HIGH',
+    group: 'Schemas',
   }),
-  'schemas.cache.size': Config.int({ doc: 'Accepted for compatibility; schemas are cached per schema object.', default: 1000 }),
+  'schemas.cache.size': Config.int({ doc: 'Accepted for compatibility; schemas are cached per schema object.', default: 1000, group: 'Schemas' }),
   'decimal.format': Config.enum(['BASE64', 'NUMERIC'] as const, {
     doc: 'How Decimal values are written: BASE64 (the unscaled two\'s-complement bytes, Kafka Connect\'s default) or NUMERIC (a JSON number).',
     default: 'BASE64',
     ignoreCase: true,
+    group: 'Serialization',
   }),
-  'replace.null.with.default': Config.bool({ doc: 'Write a field\'s default when its value is null.', default: true }),
+  'replace.null.with.default': Config.bool({ doc: 'Write a field\'s default when its value is null.', default: true, group: 'Serialization' }),
 });
 
 const DAY_MS = 86_400_000;
@@ -560,7 +563,7 @@ export const JsonConverterPlugin: ConverterPlugin = {
   type: 'converter',
   className: 'JsonConverter',
   aliases: ['org.apache.kafka.connect.json.JsonConverter', 'json'],
-  version: '0.1.0',
+  version: FERRY_VERSION,
   config: JsonConverterConfig,
   create: () => new JsonConverter(),
 };

@@ -1,4 +1,5 @@
 import { defineConfig, Schemas, type HeaderConverter, type HeaderConverterPlugin, type Schema, type SchemaAndValue } from '@ferry/core';
+import { FERRY_VERSION } from '@ferry/connector-kit';
 
 const OPTIONAL_STRING = Schemas.string(true);
 
@@ -27,7 +28,7 @@ export const SimpleHeaderConverterPlugin: HeaderConverterPlugin = {
   type: 'header_converter',
   className: 'SimpleHeaderConverter',
   aliases: ['org.apache.kafka.connect.storage.SimpleHeaderConverter'],
-  version: '0.1.0',
+  version: FERRY_VERSION,
   config: defineConfig({}),
   create: () => new SimpleHeaderConverter(),
 };

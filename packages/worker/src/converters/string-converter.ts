@@ -1,4 +1,5 @@
 import { Config, defineConfig, Schemas, type Converter, type ConverterPlugin, type Schema, type SchemaAndValue } from '@ferry/core';
+import { FERRY_VERSION } from '@ferry/connector-kit';
 
 export const StringConverterConfig = defineConfig({
   encoding: Config.string({ doc: 'Character encoding (utf8, latin1, ascii, utf16le).', default: 'utf8' }),
@@ -32,7 +33,7 @@ export const StringConverterPlugin: ConverterPlugin = {
   type: 'converter',
   className: 'StringConverter',
   aliases: ['org.apache.kafka.connect.storage.StringConverter', 'string'],
-  version: '0.1.0',
+  version: FERRY_VERSION,
   config: StringConverterConfig,
   create: () => new StringConverter(),
 };

@@ -1,5 +1,6 @@
 import { Config, defineConfig, type FieldErrors } from '@ferry/core';
 import { ErrorHandlingConfig } from '../runtime/error-handling.js';
+import { compileJavaRegex } from '../transforms/java-regex.js';
 
 /** Options every connector accepts, whatever its plugin (Kafka Connect's ConnectorConfig). */
 export const CommonConnectorConfig = defineConfig({
@@ -21,7 +22,7 @@ export const CommonConnectorConfig = defineConfig({
 /** Extra options of sink connectors. */
 export const SinkConnectorConfig = defineConfig({
   topics: Config.list({ doc: 'Topics to consume.', default: [], group: 'Common', importance: 'HIGH' }),
-  'topics.regex': Config.string({ doc: 'Regular expression of topics to consume.', default: '', group: 'Common', importance: 'HIGH' }),
+  'topics.regex': Config.string({ doc: 'Java regular expression of topics to consume (the whole topic name must match); constructs without a JavaScript equivalent (possessive quantifiers, atomic groups, \\G, inline flags other than a leading (?i)/(?m)/(?s)) are rejected.', default: '', group: 'Common', importance: 'HIGH' }),
 }).check((cfg, raw): FieldErrors | undefined => {
   const hasTopics = cfg.topics.length > 0;
   const hasRegex = cfg['topics.regex'] !== '';
@@ -29,7 +30,8 @@ export const SinkConnectorConfig = defineConfig({
   if (!hasTopics && !hasRegex) return { topics: ['Must configure one of topics or topics.regex'] };
   if (hasRegex) {
     try {
-      new RegExp(cfg['topics.regex']);
+      // the same Java-regex translation as the transforms; Java-only constructs are named
+      compileJavaRegex(cfg['topics.regex'], { fullMatch: true });
     } catch (err) {
       return { 'topics.regex': [`Invalid regular expression: ${(err as Error).message}`] };
     }

@@ -1,4 +1,5 @@
-import type { ConfigStore, FieldErrors, OffsetStore, StatusStore } from '@ferry/core';
+import type { FieldErrors } from '@ferry/core';
+import type { ConfigStore, OffsetStore, StatusStore } from '../stores/contracts.js';
 import type { Backbone } from '../backbone/backbone.js';
 import type { ConfigProviders } from '../config/config-providers.js';
 import type { WorkerSettings } from '../config/worker-config.js';

@@ -4,14 +4,10 @@ import {
   type SourceConnectorContext,
   type ConnectorConfig,
   type ConnectorPlugin,
-  type ConnectorRecord,
-  type ConnectorState,
   type SourceConnector,
-  type StateEntry,
-  type TargetState,
   type TaskConfig,
-  type TaskState,
 } from '@ferry/core';
+import type { ConnectorRecord, ConnectorState, StateEntry, TargetState, TaskState } from '../stores/contracts.js';
 import { ConfigProviders, isSecretKey, maskConfig, restorePlaceholders, type Reference } from '../config/config-providers.js';
 import { clientOverrideSecretKeys, clientOverrideSecretValues } from '../config/kafka-client-config.js';
 import { backoffDelay } from '../runtime/backoff.js';
@@ -22,7 +18,8 @@ import { TaskFactory } from './task-factory.js';
 import type { HerderDeps } from './deps.js';
 
 export type { HerderDeps, TransformsFactory } from './deps.js';
-import { validateConnectorConfig, type ConfigInfos } from './validation.js';
+import { validateConnectorConfig, withDeadline, type ConfigInfos } from './validation.js';
+import { compileJavaRegex } from '../transforms/java-regex.js';
 import { ErrorHandlingConfig } from '../runtime/error-handling.js';
 import type { SinkTaskRunner } from '../runtime/sink-task-runner.js';
 import type { SourceTaskRunner } from '../runtime/source-task-runner.js';
@@ -78,6 +75,8 @@ export interface ConnectorInfo {
 export interface StatusEntry {
   state: string;
   worker_id: string;
+  /** The plugin's version (Kafka Connect 4.x, KIP-891). */
+  version?: string;
   trace?: string;
   message?: string;
 }
@@ -133,7 +132,8 @@ export class Herder {
         }
         const rt = new ConnectorRuntime(rec.name, rec.config, rec.target, rec.tasks, plugin);
         this.connectors.set(rec.name, rt);
-        await this.startConnector(rt);
+        // A stored connector that cannot start shows FAILED; it never keeps the worker from serving.
+        await this.startConnector(rt).catch((err) => this.setConnectorState(rt, 'FAILED', traceOf(err)));
       });
     }
   }
@@ -183,20 +183,22 @@ export class Herder {
 
   taskConfigs(name: string): Array<{ id: { connector: string; task: number }; config: Record<string, string> }> {
     const rt = this.get(name);
-    return rt.taskConfigs.map((config, task) => ({ id: { connector: name, task }, config: maskConfig(config, this.secretKeys(rt)) }));
+    // Kafka Connect lists the task's class in every task config.
+    const taskClass = `${rt.plugin.className}Task`;
+    return rt.taskConfigs.map((config, task) => ({ id: { connector: name, task }, config: { 'task.class': taskClass, ...maskConfig(config, this.secretKeys(rt)) } }));
   }
 
   status(name: string): ConnectorStatus {
     const rt = this.get(name);
     const redact = (s: string | undefined) => (s === undefined ? undefined : this.deps.logs.redactor.redact(s));
-    const connector: StatusEntry = { state: rt.state, worker_id: this.workerId };
+    const connector: StatusEntry = { state: rt.state, worker_id: this.workerId, version: rt.plugin.version };
     if (rt.trace && rt.state === 'FAILED') connector.trace = redact(rt.trace);
     const note = this.notes.get(name);
     if (note) connector.message = redact(note);
     const tasks = [...rt.tasks.values()]
       .sort((a, b) => a.id - b.id)
       .map((t) => {
-        const e: StatusEntry & { id: number } = { id: t.id, state: t.state, worker_id: this.workerId };
+        const e: StatusEntry & { id: number } = { id: t.id, state: t.state, worker_id: this.workerId, version: rt.plugin.version };
         if (t.trace) e.trace = redact(t.trace);
         if (t.message) e.message = redact(t.message);
         return e;
@@ -233,6 +235,8 @@ export class Herder {
       workerConfig: this.deps.workerConfig,
       pluginName,
       configProviders: this.providers,
+      tasksMaxPerWorker: this.deps.settings['tasks.max.per.worker'],
+      timeoutMs: this.deps.settings['connector.validation.timeout.ms'],
     });
   }
 
@@ -257,12 +261,18 @@ export class Herder {
 
   // -------------------------------------------------------------- mutations
 
-  /** Creates a connector; throws 409 when it exists. */
+  /**
+   * Creates a connector; throws 409 when it exists. Validation (which may talk
+   * to the connector's server) runs before the queue of mutations, under a
+   * deadline, so one unreachable server never holds up other connectors.
+   */
   async create(name: string, config: Record<string, string>, initialState: TargetState = 'STARTED'): Promise<ConnectorInfo> {
+    checkConnectorName(name);
+    if (this.connectors.has(name)) throw conflict(`Connector ${name} already exists`);
+    const full = { ...config, name };
+    const plugin = await this.validateOrThrow(full);
     return this.ops.run(async () => {
       if (this.connectors.has(name)) throw conflict(`Connector ${name} already exists`);
-      const full = { ...config, name };
-      const plugin = await this.validateOrThrow(full);
       const rt = new ConnectorRuntime(name, full, initialState, [], plugin);
       this.connectors.set(name, rt);
       await this.persist(rt);
@@ -273,10 +283,11 @@ export class Herder {
 
   /** Creates or replaces a connector's config. */
   async putConfig(name: string, config: Record<string, string>, carried: Iterable<string> = []): Promise<{ created: boolean; info: ConnectorInfo }> {
+    checkConnectorName(name);
+    const full = this.unmask({ ...config, name }, this.connectors.get(name), carried);
+    const plugin = await this.validateOrThrow(full);
     return this.ops.run(async () => {
       const existing = this.connectors.get(name);
-      const full = this.unmask({ ...config, name }, existing, carried);
-      const plugin = await this.validateOrThrow(full);
       if (!existing) {
         const rt = new ConnectorRuntime(name, full, 'STARTED', [], plugin);
         this.connectors.set(name, rt);
@@ -399,6 +410,7 @@ export class Herder {
       }
       for (const t of rt.tasks.values()) t.runner?.resume();
       if (rt.state === 'PAUSED') this.setConnectorState(rt, 'RUNNING');
+      if (rt.tasks.size === 0 && rt.instance && rt.state === 'RUNNING') await this.reconfigureTasks(rt, rt.instance, true);
     });
   }
 
@@ -468,7 +480,7 @@ export class Herder {
     const listed = (rt.config.topics ?? '').split(',').map((t) => t.trim()).filter(Boolean);
     const regex = rt.config['topics.regex'];
     if (!regex) return listed;
-    const re = new RegExp(`^(?:${regex})$`);
+    const re = compileJavaRegex(regex, { fullMatch: true });
     return (await this.deps.backbone.admin().listTopics()).filter((t) => re.test(t));
   }
 
@@ -614,7 +626,7 @@ export class Herder {
     }
     const { instance, ctx } = this.newInstance(rt, log);
     try {
-      await instance.start(config, ctx);
+      await this.startWithin(rt, instance.start(config, ctx));
     } catch (err) {
       log.error({ err: (err as Error).message }, 'Connector failed to start');
       this.setConnectorState(rt, 'FAILED', traceOf(err));
@@ -622,7 +634,20 @@ export class Herder {
     }
     this.setConnectorState(rt, rt.target === 'PAUSED' ? 'PAUSED' : 'RUNNING');
     log.info({ class: rt.plugin.className }, 'Connector started');
+    // Created paused (initial_state=PAUSED): no task exists until the first resume, as in Kafka Connect.
+    if (rt.target === 'PAUSED' && rt.taskConfigs.length === 0) return;
     await this.reconfigureTasks(rt, instance, true);
+  }
+
+  /** A connector's start() that does not finish in time fails it (the queue of mutations moves on). */
+  private async startWithin(rt: ConnectorRuntime, started: Promise<void> | void): Promise<void> {
+    const ms = this.deps.settings['connector.validation.timeout.ms'];
+    const late = Symbol('late');
+    const r = await withDeadline(Promise.resolve(started).then(() => undefined), ms, () => late);
+    if (r === late) {
+      rt.abort?.abort();
+      throw new Error(`Connector ${rt.name} did not start within ${ms} ms (connector.validation.timeout.ms)`);
+    }
   }
 
   /** Asks the connector for task configs and (re)starts tasks when they changed. */
@@ -639,6 +664,18 @@ export class Herder {
     }
     const changed = !sameTaskConfigs(configs, rt.taskConfigs);
     if (!initial && !changed && rt.tasks.size === configs.length) return;
+    const limit = this.deps.settings['tasks.max.per.worker'];
+    let others = 0;
+    for (const o of this.connectors.values()) if (o !== rt) others += o.tasks.size;
+    if (others + configs.length > limit) {
+      await this.stopTasks(rt);
+      const err = new Error(
+        `Connector ${rt.name} needs ${configs.length} task(s) and this worker already runs ${others}: above its limit tasks.max.per.worker=${limit}`,
+      );
+      this.log.error({ connector: rt.name }, err.message);
+      this.setConnectorState(rt, 'FAILED', traceOf(err));
+      return;
+    }
     await this.stopTasks(rt);
     rt.taskConfigs = configs;
     await this.persist(rt);
@@ -767,7 +804,7 @@ export class Herder {
     const log = this.deps.logs.get(`connector.${rt.name}`, { connector: rt.name });
     const { instance, ctx } = this.newInstance(rt, log);
     try {
-      await instance.start(this.resolved(rt), ctx);
+      await this.startWithin(rt, instance.start(this.resolved(rt), ctx));
       this.setConnectorState(rt, rt.target === 'PAUSED' ? 'PAUSED' : 'RUNNING');
       if (rt.tasks.size === 0 || !sameTaskConfigs(tasksBefore, rt.taskConfigs)) await this.reconfigureTasks(rt, instance, rt.tasks.size === 0);
     } catch (err) {
@@ -802,6 +839,13 @@ export class Herder {
     for (const s of rt.secrets) this.deps.logs.redactor.remove(s);
     rt.secrets = [];
     this.setConnectorState(rt, finalState);
+  }
+}
+
+/** Names that would not survive a URL path (or a file name) are refused on every write path. */
+function checkConnectorName(name: string): void {
+  if (!name || name.trim() !== name || /[\/\\\u0000-\u001f\u007f]/.test(name) || name.length > 249) {
+    throw badRequest(`Connector name ${JSON.stringify(name.slice(0, 300))} is invalid: it may not be empty, start or end with spaces, be longer than 249 characters, or contain '/', '\\' or control characters`);
   }
 }
 

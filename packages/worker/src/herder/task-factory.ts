@@ -5,6 +5,7 @@ import { connectorConnections } from '../config/kafka-client-config.js';
 import { buildConverters } from '../runtime/converters.js';
 import { ErrorHandlingConfig, ErrorReporter } from '../runtime/error-handling.js';
 import { SinkTaskRunner } from '../runtime/sink-task-runner.js';
+import { compileJavaRegex } from '../transforms/java-regex.js';
 import { SourceTaskRunner } from '../runtime/source-task-runner.js';
 import type { StateDetail } from '../runtime/task-runner-base.js';
 import type { HerderDeps } from './deps.js';
@@ -19,7 +20,7 @@ export interface TaskSpec {
   instance: Connector;
   taskId: number;
   taskConfig: TaskConfig;
-  onStateChange(state: import('@ferry/core').TaskState, detail: StateDetail): void;
+  onStateChange(state: import('../stores/contracts.js').TaskState, detail: StateDetail): void;
   onTopic(topic: string): void;
   /** Stored (unresolved) connector and task configs, carried by chunked jobs to the worker that runs them. */
   rawConfig?: Record<string, string>;
@@ -144,7 +145,7 @@ export class TaskFactory {
       task,
       consumer: deps.backbone.consumer({ groupId: `connect-${spec.connector}`, clientId, connection: connections.consumer }),
       groupId: `connect-${spec.connector}`,
-      subscription: regex ? { pattern: new RegExp(`^(?:${regex})$`) } : { topics },
+      subscription: regex ? { pattern: compileJavaRegex(regex, { fullMatch: true }) } : { topics },
       commitIntervalMs: deps.settings['offset.flush.interval.ms'],
     });
   }

@@ -3,6 +3,7 @@ import { ConfigProviders, hasReference } from '../config/config-providers.js';
 import { clientOverrideSecretKeys, validateClientOverrides } from '../config/kafka-client-config.js';
 import type { PluginRegistry } from '../plugins/registry.js';
 import { buildConverters } from '../runtime/converters.js';
+import { describeTransforms } from '../transforms/chain.js';
 import { CommonConnectorConfig, SinkConnectorConfig } from './connector-config.js';
 import type { TransformsFactory } from './deps.js';
 
@@ -26,6 +27,25 @@ export interface ValidationDeps {
   /** Skip the connector's own validate() (which may reach its external system): offline lint. */
   staticOnly?: boolean;
   configProviders?: ConfigProviders;
+  /** tasks.max above this is an error (the worker's tasks.max.per.worker). */
+  tasksMaxPerWorker?: number;
+  /** Deadline of the connector's own validation, which may talk to its server (ms). */
+  timeoutMs?: number;
+}
+
+/** Resolves with `work`, or with `onTimeout()` once `ms` have passed (the work is left to finish on its own). */
+export async function withDeadline<T>(work: Promise<T>, ms: number, onTimeout: () => T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<T>((resolve) => {
+    timer = setTimeout(() => resolve(onTimeout()), ms);
+    timer.unref();
+  });
+  work.catch(() => undefined);
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** The config definition a connector of this plugin type is validated against: common options plus the plugin's. */
@@ -69,6 +89,11 @@ export async function validateConnectorConfig(config: Record<string, string>, de
   addStatic(common.validate(withClass).errors);
   const pluginErrors = plugin.config.validate(withClass).errors;
   addStatic(pluginErrors);
+  const limit = deps.tasksMaxPerWorker;
+  const tasksMax = Number(config['tasks.max'] ?? '1');
+  if (limit !== undefined && Number.isFinite(tasksMax) && tasksMax > limit) {
+    add({ 'tasks.max': [`tasks.max ${tasksMax} is above this worker's limit tasks.max.per.worker=${limit}`] });
+  }
   try {
     buildConverters(config, deps.workerConfig, deps.registry);
   } catch (err) {
@@ -82,32 +107,47 @@ export async function validateConnectorConfig(config: Record<string, string>, de
     const instance = plugin.create();
     if (instance.validate) {
       try {
-        add(await instance.validate(config));
+        const ms = deps.timeoutMs ?? 30000;
+        const timedOut: FieldErrors = { 'connector.class': [`Validation did not finish within ${ms} ms (connector.validation.timeout.ms): is every server named in the config reachable?`] };
+        add(await withDeadline(Promise.resolve(instance.validate(config)), ms, () => timedOut));
       } catch (err) {
         if (err instanceof ConfigError) add(err.fieldErrors);
         else add({ 'connector.class': [`Validation failed: ${(err as Error).message}`] });
       }
     }
   }
-  return build(plugin.className, def, config, errors);
+  return build(plugin.className, def, config, errors, [...describeTransforms(config, deps.registry), ...describeConverters(config, deps)]);
 }
 
-function build(name: string, def: ConfigDef<any>, config: Record<string, string>, errors: FieldErrors): ConfigInfos {
+/** The options of the configured converters, under their prefixed keys and the converters' own groups (as Kafka Connect lists them). */
+function describeConverters(config: Record<string, string>, deps: ValidationDeps): ConfigKeyInfo[] {
+  const out: ConfigKeyInfo[] = [];
+  for (const prefix of ['key.converter', 'value.converter', 'header.converter'] as const) {
+    const cls = config[prefix] ?? deps.workerConfig[prefix];
+    if (!cls) continue;
+    const plugin = prefix === 'header.converter' ? deps.registry.headerConverter(cls) : deps.registry.converter(cls);
+    for (const k of plugin?.config.describe() ?? []) out.push({ ...k, name: `${prefix}.${k.name}` });
+  }
+  return out;
+}
+
+function build(name: string, def: ConfigDef<any>, config: Record<string, string>, errors: FieldErrors, extra: ConfigKeyInfo[] = []): ConfigInfos {
   const secret = new Set([...def.secretKeys(), ...clientOverrideSecretKeys(config)]);
-  const described = def.describe();
+  const declared = def.describe();
+  const declaredNames = new Set(declared.map((d) => d.name));
+  const described = [...declared, ...extra.filter((d) => !declaredNames.has(d.name))];
   const known = new Set(described.map((d) => d.name));
   const configs: ConfigInfos['configs'] = described.map((d) => ({
     definition: d,
     value: {
       name: d.name,
-      value: config[d.name] === undefined ? d.default_value : secret.has(d.name) ? '[hidden]' : config[d.name]!,
+      value: config[d.name] === undefined ? d.default_value : secret.has(d.name) || d.type === 'PASSWORD' ? '[hidden]' : config[d.name]!,
       recommended_values: recommended(def, d.name),
       errors: errors[d.name] ?? [],
       visible: true,
     },
   }));
   // Errors on keys outside the declaration (transforms.x.*, converter options) get entries of their own.
-  let order = described.length;
   for (const [k, msgs] of Object.entries(errors)) {
     if (known.has(k)) continue;
     configs.push({
@@ -119,7 +159,7 @@ function build(name: string, def: ConfigDef<any>, config: Record<string, string>
         importance: 'MEDIUM',
         documentation: '',
         group: k.startsWith('transforms.') ? 'Transforms' : k.startsWith('predicates.') ? 'Predicates' : null,
-        order: ++order,
+        order_in_group: -1,
         width: 'NONE',
         display_name: k,
         dependents: [],

@@ -1,4 +1,5 @@
-import { ConfigError, normalizeConfig, type TargetState } from '@ferry/core';
+import { ConfigError, normalizeConfig } from '@ferry/core';
+import type { TargetState } from '../stores/contracts.js';
 import type { Herder, OffsetEntry } from '../herder/herder.js';
 import { RestError, badRequest, notFound } from '../herder/errors.js';
 import { connectorDefinition } from '../herder/validation.js';
@@ -61,9 +62,15 @@ function requireObject(body: unknown, what: string): Record<string, unknown> {
 function configMap(raw: unknown, what = 'Connector config'): Record<string, string> {
   const obj = requireObject(raw, what);
   for (const [k, v] of Object.entries(obj)) {
-    if (v !== null && typeof v === 'object' && !Array.isArray(v)) throw badRequest(`${what} value of ${k} must be a string, number or boolean`);
+    if (!scalarOrList(v, true)) throw badRequest(`${what} value of ${k} must be a string, number or boolean`);
   }
   return normalizeConfig(obj);
+}
+
+/** A config value: a scalar or null, or (one level only) a list of scalars. */
+function scalarOrList(v: unknown, listOk: boolean): boolean {
+  if (v === null || typeof v !== 'object') return true;
+  return listOk && Array.isArray(v) && v.every((x) => scalarOrList(x, false));
 }
 
 function taskId(req: RestRequest): number {
@@ -149,7 +156,10 @@ export const routes: Array<{ method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
     handler: async (req, ctx) => {
       const obj = requireObject(req.body, 'Connector config patch');
       const patch: Record<string, string | null> = {};
-      for (const [k, v] of Object.entries(obj)) patch[k] = v === null ? null : normalizeConfig({ [k]: v })[k]!;
+      for (const [k, v] of Object.entries(obj)) {
+        if (!scalarOrList(v, true)) throw badRequest(`Connector config patch value of ${k} must be a string, number, boolean, a list of those, or null`);
+        patch[k] = v === null ? null : normalizeConfig({ [k]: v })[k]!;
+      }
       return ok(await ctx.herder.patchConfig(req.params.connector!, patch));
     },
   },
@@ -277,6 +287,8 @@ export const routes: Array<{ method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
       if (!level || !isLevelName(level)) throw badRequest(`Invalid log level '${String(body.level)}'.`);
       const scope = (Array.isArray(req.query.scope) ? req.query.scope[0] : req.query.scope) ?? 'worker';
       if (scope !== 'worker' && scope !== 'cluster') throw badRequest(`Invalid scope '${scope}'`);
+      const refused = ctx.logs.refusal(req.params.logger!);
+      if (refused) throw badRequest(refused);
       return ok(ctx.logs.setLevel(req.params.logger!, level as LevelName));
     },
   },

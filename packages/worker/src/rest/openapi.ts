@@ -472,7 +472,7 @@ export const openApiDocument = {
           importance: { type: 'string', enum: ['HIGH', 'MEDIUM', 'LOW'] },
           documentation: { type: 'string' },
           group: { type: ['string', 'null'] },
-          order: { type: 'integer' },
+          order_in_group: { type: 'integer' },
           width: { type: 'string' },
           display_name: { type: 'string' },
           dependents: { type: 'array', items: { type: 'string' } },

@@ -60,6 +60,9 @@ export class SinkTaskRunner extends TaskRunnerBase {
   private lastPut = Date.now();
   private failed = false;
   private started: Promise<void> | undefined;
+  /** Consecutive failed offset commits, and when the first of them happened. */
+  private commitFailures = 0;
+  private commitFailingSince = 0;
 
   constructor(private readonly kdeps: SinkRunnerDeps) {
     super(kdeps);
@@ -267,7 +270,7 @@ export class SinkTaskRunner extends TaskRunnerBase {
     this.lastPut = Date.now();
     try {
       await this.task.put([]);
-      if (this.detail.message) this.setWaiting(undefined);
+      if (this.detail.message && this.commitFailures === 0) this.setWaiting(undefined);
     } catch (err) {
       if (isRetriable(err)) this.setWaiting(`Waiting: ${(err as Error).message}`);
       else this.failHard(err);
@@ -314,19 +317,31 @@ export class SinkTaskRunner extends TaskRunnerBase {
         safe = current;
       }
       const toCommit = safe.filter((o) => assigned.has(topicPartitionKey(o)) && o.offset > (this.committed.get(topicPartitionKey(o)) ?? -1));
-      if (toCommit.length === 0) return;
-      await this.kdeps.consumer.commit(toCommit);
-      for (const o of toCommit) this.committed.set(topicPartitionKey(o), o.offset);
-      this.deps.metrics.offsetCommitSuccess.inc(this.labels);
-      this.deps.metrics.offsetCommitSeconds.observe(this.labels, (performance.now() - t0) / 1000);
+      if (toCommit.length > 0) {
+        await this.kdeps.consumer.commit(toCommit);
+        for (const o of toCommit) this.committed.set(topicPartitionKey(o), o.offset);
+        this.deps.metrics.offsetCommitSuccess.inc(this.labels);
+        this.deps.metrics.offsetCommitSeconds.observe(this.labels, (performance.now() - t0) / 1000);
+      }
+      if (this.commitFailures > 0) {
+        this.commitFailures = 0;
+        this.setWaiting(undefined);
+      }
     } catch (err) {
       this.deps.metrics.offsetCommitFailure.inc(this.labels);
-      if (isRetriable(err) || (err as Error).name?.startsWith('KafkaJS')) {
-        // e.g. a rebalance in progress: the next commit carries these offsets.
-        this.deps.logger.warn({ err: (err as Error).message }, 'Offset commit failed; will retry');
-        return;
+      if (!(isRetriable(err) || (err as Error).name?.startsWith('KafkaJS'))) return this.failHard(err);
+      // e.g. a rebalance in progress or the broker away: retried with backoff (the next commit
+      // carries these offsets), shown in the status, and failing the task after errors.retry.timeout.
+      if (this.commitFailures++ === 0) this.commitFailingSince = Date.now();
+      if (this.retryTimedOut(this.commitFailingSince)) {
+        return this.failHard(new Error(`Offset commit failed ${this.commitFailures} times over ${Date.now() - this.commitFailingSince} ms: ${(err as Error).message}`, { cause: err }));
       }
-      this.failHard(err);
+      const delay = backoffDelay(this.commitFailures, 200, this.deps.retryMaxDelayMs ?? 30000);
+      // the periodic timer runs the next commit once `delay` has passed
+      this.lastCommit = Date.now() - this.kdeps.commitIntervalMs + delay;
+      this.deps.metrics.retries.inc(this.labels);
+      this.setWaiting(`Offset commit failed (${this.commitFailures} in a row); retrying in ${delay} ms after: ${(err as Error).message}`);
+      this.deps.logger.warn({ attempt: this.commitFailures, delay, err: (err as Error).message }, 'Offset commit failed; will retry');
     }
   }
 

@@ -3,7 +3,6 @@ import {
   abortableSleep,
   type ChunkJobs,
   type CommittedOffset,
-  type OffsetStore,
   type RecordMetadata,
   type SourcePartition,
   type SourceRecord,
@@ -11,6 +10,7 @@ import {
   type SourceTaskContext,
   type SourceSignal,
 } from '@ferry/core';
+import type { OffsetStore } from '../stores/contracts.js';
 import type { BackboneProducer, OutMessage } from '../backbone/backbone.js';
 import { stableStringify } from '../stores/stable-json.js';
 import { backoffDelay } from './backoff.js';
@@ -70,6 +70,8 @@ export class SourceTaskRunner extends TaskRunnerBase {
   /** Offsets acknowledged and not yet flushed, by stable partition key. */
   private committable = new Map<string, CommittedOffset>();
   private flushing: Promise<void> | null = null;
+  /** Consecutive failed writes of source offsets to the offset store (shown in the status until one succeeds). */
+  private offsetFlushFailures = 0;
   private flushTimer: NodeJS.Timeout | undefined;
   private loop: Promise<void> | undefined;
   /** Set once a stop timed out: this runner must never write again (no zombie duplicates). */
@@ -278,7 +280,7 @@ export class SourceTaskRunner extends TaskRunnerBase {
       try {
         const md = await this.sdeps.producer.send(messages);
         clearTimeout(slow);
-        if (attempt > 1 || this.detail.message) this.setWaiting(undefined);
+        if ((attempt > 1 || this.detail.message) && this.offsetFlushFailures === 0) this.setWaiting(undefined);
         return md;
       } catch (err) {
         clearTimeout(slow);
@@ -305,9 +307,16 @@ export class SourceTaskRunner extends TaskRunnerBase {
         await this.sdeps.offsetStore.set(this.deps.connector, entries);
         this.deps.metrics.offsetCommitSuccess.inc(this.labels);
         this.deps.metrics.offsetCommitSeconds.observe(this.labels, (performance.now() - t0) / 1000);
+        if (this.offsetFlushFailures > 0) {
+          this.offsetFlushFailures = 0;
+          this.setWaiting(undefined);
+        }
       } catch (err) {
         for (const [k, v] of snapshot) if (!this.committable.has(k)) this.committable.set(k, v);
         this.deps.metrics.offsetCommitFailure.inc(this.labels);
+        this.offsetFlushFailures++;
+        // Records keep flowing (they are already in Kafka); their offsets are written once the store accepts them.
+        this.setWaiting(`Offset flush failed (${this.offsetFlushFailures} in a row); retrying every ${this.sdeps.offsetFlushIntervalMs} ms after: ${(err as Error).message}`);
         this.deps.logger.error({ err: (err as Error).message }, 'Failed to flush source offsets; will retry');
         return;
       }

@@ -6,8 +6,8 @@ import {
   type Header,
   type Logger,
   type TaskConfig,
-  type TaskState,
 } from '@ferry/core';
+import type { TaskState } from '../stores/contracts.js';
 import type { WorkerMetrics } from '../metrics.js';
 import type { ConverterSet } from './converters.js';
 import type { ErrorReporter, Stage } from './error-handling.js';

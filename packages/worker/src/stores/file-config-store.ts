@@ -1,4 +1,4 @@
-import type { ConfigStore, ConnectorRecord } from '@ferry/core';
+import type { ConfigStore, ConnectorRecord } from './contracts.js';
 import { readJsonFile, SerialQueue, writeFileAtomic } from './atomic-file.js';
 
 /** Connector configs in memory (no persistence). */

@@ -1,4 +1,5 @@
-import type { OffsetStore, SourceOffset, SourcePartition } from '@ferry/core';
+import type { SourceOffset, SourcePartition } from '@ferry/core';
+import type { OffsetStore } from './contracts.js';
 import { stableStringify } from './stable-json.js';
 
 type Entries = Map<string, { partition: SourcePartition; offset: SourceOffset }>;

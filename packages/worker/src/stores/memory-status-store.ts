@@ -1,4 +1,4 @@
-import type { StateEntry, StatusStore } from '@ferry/core';
+import type { StateEntry, StatusStore } from './contracts.js';
 
 /** Connector and task states of this worker, in memory. */
 export class MemoryStatusStore implements StatusStore {

@@ -194,7 +194,7 @@ export function describeTransforms(raw: Record<string, string>, lookup: Transfor
     importance: 'HIGH',
     documentation: doc,
     group,
-    order,
+    order_in_group: order,
     width: 'LONG',
     display_name: name,
     dependents: [],
@@ -202,18 +202,20 @@ export function describeTransforms(raw: Record<string, string>, lookup: Transfor
   for (const alias of aliasList(raw.transforms)) {
     const prefix = `transforms.${alias}.`;
     const group = `Transforms: ${alias}`;
-    out.push(base(`${prefix}type`, group, 0, 'Class for the transformation.', 'CLASS', true, null));
-    out.push(base(`${prefix}predicate`, group, 1, 'The alias of a predicate used to determine whether to apply this transformation.', 'STRING', false, null));
-    out.push(base(`${prefix}negate`, group, 2, 'Whether the configured predicate should be negated.', 'BOOLEAN', false, 'false'));
+    out.push(base(`${prefix}type`, group, 1, 'Class for the transformation.', 'CLASS', true, null));
+    out.push(base(`${prefix}predicate`, group, 2, 'The alias of a predicate used to determine whether to apply this transformation.', 'STRING', false, null));
+    out.push(base(`${prefix}negate`, group, 3, 'Whether the configured predicate should be negated.', 'BOOLEAN', false, 'false'));
     const plugin = raw[`${prefix}type`] ? lookup.transformation(raw[`${prefix}type`]) : undefined;
-    for (const k of plugin?.config.describe() ?? []) out.push({ ...k, name: prefix + k.name, group, order: k.order + 2 });
+    let n = 3;
+    for (const k of plugin?.config.describe() ?? []) out.push({ ...k, name: prefix + k.name, group, order_in_group: ++n });
   }
   for (const alias of aliasList(raw.predicates)) {
     const prefix = `predicates.${alias}.`;
     const group = `Predicates: ${alias}`;
-    out.push(base(`${prefix}type`, group, 0, 'Class for the predicate.', 'CLASS', true, null));
+    out.push(base(`${prefix}type`, group, 1, 'Class for the predicate.', 'CLASS', true, null));
     const plugin = raw[`${prefix}type`] ? lookup.predicate(raw[`${prefix}type`]) : undefined;
-    for (const k of plugin?.config.describe() ?? []) out.push({ ...k, name: prefix + k.name, group });
+    let n = 1;
+    for (const k of plugin?.config.describe() ?? []) out.push({ ...k, name: prefix + k.name, group, order_in_group: ++n });
   }
   return out;
 }

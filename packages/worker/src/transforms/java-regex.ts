@@ -5,14 +5,64 @@
  * move over unchanged.
  */
 
-/** Translates a Java regex to a JavaScript one: leading inline flags, `\A`, `\z`, `\Z`. */
+/**
+ * The first Java construct in `pattern` that has no JavaScript equivalent
+ * (and would silently mean something else, or nothing), or null.
+ */
+export function untranslatableJavaConstruct(pattern: string): string | null {
+  let inClass = 0;
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    const next = pattern[i + 1];
+    if (c === '\\') {
+      if (next === 'G') return '\\G (end of the previous match)';
+      if (next === 'Q') return '\\Q...\\E (quoted text)';
+      if (next === 'R' || next === 'X' || next === 'h' || next === 'H' || next === 'v' || next === 'V') return `\\${next}`;
+      if ((next === 'p' || next === 'P') && /^\{(java|Is|In)/.test(pattern.slice(i + 2))) return `\\${next}${pattern.slice(i + 2).split('}')[0]}} (a Java character property)`;
+      i++;
+      continue;
+    }
+    if (inClass) {
+      if (c === '[') inClass++;
+      else if (c === ']') inClass--;
+      else if (c === '&' && next === '&') return '&& (character class intersection)';
+      continue;
+    }
+    if (c === '[') {
+      inClass = 1;
+      if (next === '^') i++;
+      if (pattern[i + 1] === ']') i++; // a leading ] is literal
+      continue;
+    }
+    if (c === '(' && next === '?') {
+      const rest = pattern.slice(i + 2);
+      if (rest.startsWith('>')) return '(?>...) (an atomic group)';
+      const flags = /^([a-zA-Z]*)(?:-([a-zA-Z]*))?([:)])/.exec(rest);
+      if (flags && (flags[1] || flags[2])) {
+        const leading = i === 0 && flags[3] === ')' && !flags[2] && /^[imsu]+$/.test(flags[1]!);
+        if (!leading) return `(?${flags[0]} (inline flags${flags[1]!.includes('x') ? ', comments mode' : ''} other than a leading (?i), (?m), (?s))`;
+      }
+      continue;
+    }
+    if ((c === '*' || c === '+' || c === '?' || c === '}') && next === '+') return `${c}+ (a possessive quantifier)`;
+  }
+  return null;
+}
+
+/**
+ * Translates a Java regex to a JavaScript one: leading inline flags, `\A`,
+ * `\z`, `\Z`. Throws, naming the construct, for Java syntax that has no
+ * JavaScript equivalent.
+ */
 export function compileJavaRegex(pattern: string, opts: { fullMatch?: boolean } = {}): RegExp {
+  const bad = untranslatableJavaConstruct(pattern);
+  if (bad) throw new Error(`Unsupported Java regular expression construct ${bad} in ${JSON.stringify(pattern)}`);
   let src = pattern;
   let flags = '';
-  const inline = /^\(\?([imsux]+)\)/.exec(src);
+  const inline = /^\(\?([imsu]+)\)/.exec(src);
   if (inline) {
     src = src.slice(inline[0].length);
-    for (const f of inline[1]) if (f === 'i' || f === 'm' || f === 's') flags += f;
+    for (const f of inline[1]!) if (f === 'i' || f === 'm' || f === 's') flags += f;
   }
   src = src.replace(/(\\\\)|\\A|\\[zZ]/g, (m, escapedBackslash: string | undefined) => (escapedBackslash ? m : m === '\\A' ? '^' : '$'));
   return new RegExp(opts.fullMatch ? `^(?:${src})$` : src, flags);

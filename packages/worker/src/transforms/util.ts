@@ -1,7 +1,8 @@
 import { DataError, type ConnectRecord, type Field, type Header, type Schema } from '@ferry/core';
+import { FERRY_VERSION } from '@ferry/connector-kit';
 
 /** Version reported by every bundled transformation and predicate. */
-export const TRANSFORMS_VERSION = '0.1.0';
+export const TRANSFORMS_VERSION = FERRY_VERSION;
 
 /**
  * Which half of a record a `$Key` / `$Value` transform operates on. The

@@ -70,6 +70,6 @@ export interface ConfigKey {
   importance: string;
   documentation: string;
   group: string | null;
-  order: number;
+  order_in_group: number;
   display_name: string;
 }

@@ -101,7 +101,7 @@ export function ConnectorForm(props: { name?: string }) {
 
   const groups = useMemo(() => {
     const m = new Map<string, ConfigKey[]>();
-    for (const d of [...defs].sort((a, b) => a.order - b.order)) {
+    for (const d of [...defs].sort((a, b) => a.order_in_group - b.order_in_group)) {
       if (FIXED.has(d.name)) continue;
       const g = d.group ?? 'General';
       if (!m.has(g)) m.set(g, []);

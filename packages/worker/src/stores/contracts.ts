@@ -1,5 +1,8 @@
-import type { ConnectorConfig, TaskConfig } from './config.js';
-import type { SourceOffset, SourcePartition } from './record.js';
+/**
+ * The runtime's store contracts (offsets, configs, statuses). They belong to
+ * the worker: connectors never see stores, only an OffsetStorageReader.
+ */
+import type { ConnectorConfig, SourceOffset, SourcePartition, TaskConfig } from '@ferry/core';
 
 /**
  * Where source offsets live. Standalone mode keeps them in a file, distributed
