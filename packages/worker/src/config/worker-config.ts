@@ -51,6 +51,23 @@ export const WorkerConfigDef = defineConfig({
   }),
   'consumer.heartbeat.interval.ms': Config.int({ doc: 'Sink consumers: heartbeat interval (ms); well under the session timeout.', default: 3000, min: 100 }),
   'consumer.fetch.max.wait.ms': Config.int({ doc: 'Sink consumers: longest wait of a fetch for new records (ms).', default: 250, min: 0 }),
+  'group.id': Config.string({ doc: 'Distributed mode: the cluster this worker belongs to; workers sharing it split connectors and tasks.', optional: true, importance: 'HIGH' }),
+  'config.storage.topic': Config.string({ doc: 'Distributed mode: compacted topic (one partition) of connector configs, task configs and target states.', default: 'connect-configs' }),
+  'config.storage.replication.factor': Config.int({ doc: 'Replication factor of config.storage.topic when the worker creates it (-1: the broker default).', default: 3, min: -1 }),
+  'offset.storage.topic': Config.string({ doc: 'Distributed mode: compacted topic of source connector offsets.', default: 'connect-offsets' }),
+  'offset.storage.replication.factor': Config.int({ doc: 'Replication factor of offset.storage.topic when the worker creates it (-1: the broker default).', default: 3, min: -1 }),
+  'offset.storage.partitions': Config.int({ doc: 'Partitions of offset.storage.topic when the worker creates it.', default: 25, min: 1 }),
+  'status.storage.topic': Config.string({ doc: 'Distributed mode: compacted topic of connector and task states.', default: 'connect-status' }),
+  'status.storage.replication.factor': Config.int({ doc: 'Replication factor of status.storage.topic when the worker creates it (-1: the broker default).', default: 3, min: -1 }),
+  'status.storage.partitions': Config.int({ doc: 'Partitions of status.storage.topic when the worker creates it.', default: 5, min: 1 }),
+  'scheduled.rebalance.max.delay.ms': Config.int({
+    doc: "Distributed mode: how long a departed worker's connectors and tasks wait for it to come back before they are reassigned (ms).",
+    default: 300000,
+    min: 0,
+  }),
+  'heartbeat.interval.ms': Config.int({ doc: 'Distributed mode: heartbeat interval of the worker in its group (ms); well under session.timeout.ms.', default: 3000, min: 100 }),
+  'session.timeout.ms': Config.int({ doc: 'Distributed mode: how long a silent worker stays in the group before its work counts as lost (ms).', default: 10000, min: 1000 }),
+  'rebalance.timeout.ms': Config.int({ doc: 'Distributed mode: how long the group waits for every worker to rejoin during a rebalance (ms).', default: 60000, min: 1000 }),
   'log.level': Config.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'] as const, { doc: 'Root log level.', default: 'INFO', ignoreCase: true }),
 });
 
