@@ -38,7 +38,7 @@ export interface StandaloneOptions {
 }
 
 /** Loads `plugin.path` entries: npm package names or module paths exporting `plugins`. */
-async function loadExternalPlugins(entries: string[], baseDir: string): Promise<AnyPlugin[]> {
+export async function loadExternalPlugins(entries: string[], baseDir: string): Promise<AnyPlugin[]> {
   const out: AnyPlugin[] = [];
   for (const entry of entries) {
     const spec = entry.startsWith('.') || entry.startsWith('/') ? pathToFileURL(resolve(baseDir, entry)).href : entry;

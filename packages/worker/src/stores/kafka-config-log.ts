@@ -10,6 +10,7 @@ import type { KafkaLog, LogRecord } from '../distributed/kafka-log.js';
  * - `task-<name>-<n>`: `{"properties": {...}}`, visible only once
  * - `commit-<name>`: `{"tasks": <count>}` follows them
  * - `target-state-<name>`: `{"state": "STARTED"|"PAUSED", "state.v2": "STARTED"|"PAUSED"|"STOPPED"}`
+ * - `restart-connector-<name>`: `{"include-tasks": bool, "only-failed": bool}`
  * - `session-key`: `{"key": <base64>, "algorithm": "HmacSHA256", "creation-timestamp": <ms>}`
  *
  * Only the leader of the current generation writes here (see distributed-herder.ts).
@@ -18,7 +19,8 @@ export type ConfigChange =
   | { type: 'connector'; name: string; removed: boolean }
   | { type: 'tasks'; name: string }
   | { type: 'target'; name: string }
-  | { type: 'session-key' };
+  | { type: 'session-key' }
+  | { type: 'restart'; name: string; includeTasks: boolean; onlyFailed: boolean };
 
 export interface SessionKey {
   key: Buffer;
@@ -87,6 +89,9 @@ export class KafkaConfigLog {
       this.pending.delete(name);
       this.tasks.set(name, list);
       this.listener({ type: 'tasks', name });
+    } else if (key.startsWith('restart-connector-')) {
+      if (value === null) return;
+      this.listener({ type: 'restart', name: key.slice('restart-connector-'.length), includeTasks: value['include-tasks'] === true, onlyFailed: value['only-failed'] === true });
     } else if (key === 'session-key') {
       if (value === null) return;
       this.sessionKey = { key: Buffer.from(String(value.key), 'base64'), algorithm: String(value.algorithm ?? 'HmacSHA256'), created: Number(value['creation-timestamp'] ?? 0) };
