@@ -42,6 +42,8 @@ export interface StartOptions {
   /** Connector files deployed at start (written into dir/connectors/). */
   connectors?: Array<{ name: string; config: Record<string, unknown> }>;
   env?: NodeJS.ProcessEnv;
+  /** `distributed` runs `connect-worker distributed` (the caller sets group.id and the storage topics). */
+  mode?: 'standalone' | 'distributed';
 }
 
 const live = new Set<ChildProcess>();
@@ -69,7 +71,7 @@ export async function startWorker(opts: StartOptions = {}): Promise<WorkerHandle
   for (const c of opts.connectors ?? []) writeFileSync(join(dir, 'connectors', `${c.name}.json`), JSON.stringify(c, null, 2));
   const logFile = join(dir, 'worker.log');
   const log = createWriteStream(logFile, { flags: 'a' });
-  const child: ChildProcess = spawn(process.execPath, ['--import', TSX, '--conditions=development', BIN, 'standalone', join(dir, 'worker.json')], {
+  const child: ChildProcess = spawn(process.execPath, ['--import', TSX, '--conditions=development', BIN, opts.mode ?? 'standalone', join(dir, 'worker.json')], {
     cwd: dir,
     env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info', FERRY_EXIT_WITH_PARENT: '1', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],

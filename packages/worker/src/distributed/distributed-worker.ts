@@ -84,6 +84,7 @@ export class DistributedWorker {
     const host = settings['rest.advertised.host.name'] ?? hostname();
     const workerId = `${host}:${port}`;
     const url = `http://${workerId}`;
+    log.info({ port: (server.address() as AddressInfo).port, workerId }, 'REST API listening');
 
     const brokers = settings['bootstrap.servers'];
     const clientId = `${settings['client.id']}-${workerId.replace(/[^A-Za-z0-9._-]/g, '_')}`;
