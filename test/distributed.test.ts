@@ -72,7 +72,7 @@ describe('Distributed mode', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'ferry-dist-')), 'orders.jsonl');
     const iterations = 2500;
     const workers = await Promise.all([0, 1, 2].map(() => startWorker({ mode: 'distributed', workerConfig: clusterConfig(group) })));
-    await waitFor(() => workers.filter(isLeader).length === 1, { timeoutMs: 30000, message: 'one leader' });
+    await waitFor(() => workers.filter(isLeader).length === 1 && workers.every((w) => w.logs().includes('"Joined group"')), { timeoutMs: 30000, message: 'every worker in the group, one leader' });
     const follower = workers.find((w) => !isLeader(w))!;
     const leader = workers.find(isLeader)!;
 
@@ -206,5 +206,67 @@ describe('Distributed mode', () => {
     assert.ok(stayed >= 2, `most tasks stayed where they ran (${stayed})`);
     const fourthStarts = await taskStarts(fourth);
     assert.ok([...fourthStarts.values()].reduce((a, b) => a + b, 0) >= 1, 'the fourth worker started the task it was given');
+  });
+
+  it('a zombie worker (paused past its session) never commits offsets after its tasks moved', async () => {
+    const group = uniqueName('zombie');
+    const topic = `${group}-orders`;
+    const workers = await Promise.all([0, 1].map(() => startWorker({ mode: 'distributed', workerConfig: clusterConfig(group) })));
+    await waitFor(() => workers.filter(isLeader).length === 1 && workers.every((w) => w.logs().includes('"Joined group"')), { timeoutMs: 30000, message: 'every worker in the group, one leader' });
+    const leader = workers.find(isLeader)!;
+    const zombie = workers.find((w) => w !== leader)!;
+    const created = await leader.request('POST', '/connectors', {
+      name: 'gen',
+      config: { 'connector.class': 'DatagenSource', 'kafka.topic': topic, quickstart: 'orders', 'max.interval': '4', 'tasks.max': '2' },
+    });
+    assert.equal(created.status, 201);
+    await leader.waitForRunning('gen', 60000);
+    const st = await waitFor(
+      async () => {
+        const s = await status(leader, 'gen');
+        return s && s.tasks.length === 2 && s.tasks.every((t) => t.state === 'RUNNING') && new Set(s.tasks.map((t) => t.worker_id)).size === 2 ? s : null;
+      },
+      { timeoutMs: 30000, message: 'one task on each worker' },
+    );
+    const zombieTasks = st.tasks.filter((t) => t.worker_id === workerIdOf(zombie)).map((t) => t.id);
+    assert.ok(zombieTasks.length > 0, 'the follower runs a task');
+    await waitFor(async () => ((await leader.request('GET', '/connectors/gen/offsets')).body.offsets as unknown[]).length === 2, { message: 'both tasks committed' });
+
+    process.kill(zombie.pid, 'SIGSTOP');
+    try {
+      await waitFor(
+        async () => {
+          const s = await status(leader, 'gen');
+          return s && s.tasks.length === 2 && s.tasks.every((t) => t.state === 'RUNNING' && t.worker_id === workerIdOf(leader));
+        },
+        { timeoutMs: DELAY_MS + SESSION_MS + 20000, message: 'the zombie task taken over' },
+      );
+    } finally {
+      process.kill(zombie.pid, 'SIGCONT');
+    }
+    await waitFor(() => /stopping every connector and task/.test(zombie.logs()), { timeoutMs: 20000, message: 'the zombie noticed it left the group' });
+    // The zombie's last flush attempts come before it stops its tasks; give the leader's own commits a moment past them.
+    const committedNow = async () => new Map(((await leader.request('GET', '/connectors/gen/offsets')).body.offsets as Array<{ partition: { task: number }; offset: { position: number } }>).map((o) => [o.partition.task, o.offset.position]));
+    const mark = await committedNow();
+    await waitFor(
+      async () => {
+        const now = await committedNow();
+        return zombieTasks.every((t) => (now.get(t) ?? 0) > (mark.get(t) ?? 0));
+      },
+      { timeoutMs: 15000, message: 'new commits by the new owner' },
+    );
+
+    // Every position written for the moved tasks only grows: nothing older came from the zombie.
+    const records = await consume(`${group}-offsets`, { timeoutMs: 30000, settleMs: 1500 });
+    for (const t of zombieTasks) {
+      const positions = records
+        .filter((r) => r.key?.toString() === JSON.stringify(['gen', { task: t }]) && r.value)
+        .map((r) => (JSON.parse(r.value!.toString()) as { position: number }).position);
+      assert.ok(positions.length > 2, `positions of task ${t} recorded`);
+      for (let i = 1; i < positions.length; i++) {
+        assert.ok(positions[i]! >= positions[i - 1]!, `task ${t}: position ${positions[i]} written after ${positions[i - 1]} (a zombie write)`);
+      }
+    }
+    assert.match(zombie.logs(), /not a confirmed member of the current generation|Left the group/);
   });
 });

@@ -20,6 +20,8 @@ export interface WorkerHandle {
   /** REST base URL, e.g. http://127.0.0.1:40123 */
   url: string;
   port: number;
+  /** Process id (signals such as SIGSTOP/SIGCONT). */
+  pid: number;
   /** The worker's folder: worker.json, data/ (offsets, configs), connectors/, worker.log */
   dir: string;
   /** Calls the REST API; bodies are JSON. */
@@ -106,6 +108,7 @@ export async function startWorker(opts: StartOptions = {}): Promise<WorkerHandle
   const handle: WorkerHandle = {
     url,
     port,
+    pid: child.pid!,
     dir,
     async request(method, path, body) {
       const res = await fetch(url + path, {

@@ -120,7 +120,10 @@ export class DistributedHerder implements GroupCallbacks {
     }
     const views = members.map((m) => ({ id: m.memberId, owned: m.metadata.allocation?.assigned ?? emptyWorkSet() }));
     const res = assign(work, views, this.assignorState, Date.now(), this.deps.scheduledRebalanceMaxDelayMs);
+    const newlyLost = [...res.state.lostSince.keys()].filter((k) => !this.assignorState.lostSince.has(k));
     this.assignorState = res.state;
+    // Held work shows as UNASSIGNED (not the dead worker's last RUNNING) until it is reassigned.
+    for (const key of newlyLost) void this.markUnassigned(key, generation);
     if (this.delayTimer) clearTimeout(this.delayTimer);
     this.delayTimer = undefined;
     if (res.delay > 0) {
@@ -135,6 +138,19 @@ export class DistributedHerder implements GroupCallbacks {
     }
     this.log.debug({ generation, members: members.length }, 'Assignment computed');
     return out;
+  }
+
+  private async markUnassigned(key: string, generation: number): Promise<void> {
+    const task = /^task:(.*)-(\d+)$/.exec(key);
+    const name = task ? task[1]! : key.slice('connector:'.length);
+    const previous = task ? this.deps.status.taskEntries(name).get(Number(task[2])) : this.deps.status.connector(name);
+    const entry = { state: 'UNASSIGNED' as const, workerId: previous?.workerId ?? '' };
+    try {
+      if (task) await this.deps.status.putTask(name, Number(task[2]), entry, generation);
+      else await this.deps.status.putConnector(name, entry, generation);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'Status not written');
+    }
   }
 
   onAssignment(a: Assignment, generation: number): void {

@@ -57,12 +57,12 @@ export class KafkaStatusStore implements StatusStore {
     return Buffer.from(JSON.stringify(v));
   }
 
-  async putConnector(name: string, entry: StateEntry): Promise<void> {
-    await this.log().send([{ key: `status-connector-${name}`, value: this.value(entry) }]);
+  async putConnector(name: string, entry: StateEntry, generation?: number): Promise<void> {
+    await this.log().send([{ key: `status-connector-${name}`, value: this.value(entry, generation) }]);
   }
 
-  async putTask(name: string, task: number, entry: StateEntry): Promise<void> {
-    await this.log().send([{ key: `status-task-${name}-${task}`, value: this.value(entry) }]);
+  async putTask(name: string, task: number, entry: StateEntry, generation?: number): Promise<void> {
+    await this.log().send([{ key: `status-task-${name}-${task}`, value: this.value(entry, generation) }]);
   }
 
   /** Synchronous view (REST status answers). */
