@@ -68,6 +68,11 @@ export const WorkerConfigDef = defineConfig({
   'heartbeat.interval.ms': Config.int({ doc: 'Distributed mode: heartbeat interval of the worker in its group (ms); well under session.timeout.ms.', default: 3000, min: 100 }),
   'session.timeout.ms': Config.int({ doc: 'Distributed mode: how long a silent worker stays in the group before its work counts as lost (ms).', default: 10000, min: 1000 }),
   'rebalance.timeout.ms': Config.int({ doc: 'Distributed mode: how long the group waits for every worker to rejoin during a rebalance (ms).', default: 60000, min: 1000 }),
+  'exactly.once.source.support': Config.enum(['disabled', 'preparing', 'enabled'] as const, {
+    doc: 'Distributed mode: enabled runs every source task with a transactional producer, its records and source offsets committed together (KIP-618); preparing reads the offsets topic as read_committed only.',
+    default: 'disabled',
+    ignoreCase: true,
+  }),
   'log.level': Config.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'] as const, { doc: 'Root log level.', default: 'INFO', ignoreCase: true }),
 });
 

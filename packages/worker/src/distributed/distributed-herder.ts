@@ -14,6 +14,9 @@ import type { ConfigChange, KafkaConfigLog } from '../stores/kafka-config-log.js
 import type { KafkaStatusStore } from '../stores/kafka-status-store.js';
 import type { KafkaLog } from './kafka-log.js';
 import { assign, newAssignorState, type AssignorState } from './assignor.js';
+import { ExactlyOnceSourceConfig, TransactionalSourceProducer } from './transactional-producer.js';
+import type { SourceTransactions } from '../runtime/source-task-runner.js';
+import type { BackboneProducer } from '../backbone/backbone.js';
 import { CONNECT_PROTOCOL_VERSION, emptyWorkSet, taskKey, type Assignment, type MemberMetadata, type WorkSet } from './connect-protocol.js';
 import type { GroupCallbacks, GroupMember, JoinedMember } from './group-member.js';
 
@@ -26,6 +29,8 @@ export interface DistributedDeps extends HerderDeps {
   /** This worker's REST URL, advertised to the group. */
   url: string;
   scheduledRebalanceMaxDelayMs: number;
+  /** Exactly-once sources (worker exactly.once.source.support=enabled). */
+  exactlyOnce?: { brokers: string[]; groupId: string; clientId: string; offsetsTopic: KafkaLog; offsetsTopicName: string };
   /** Hands task configs to the leader (signed internal request). */
   submitTaskConfigs(leaderUrl: string, connector: string, configs: TaskConfig[]): Promise<void>;
 }
@@ -44,6 +49,8 @@ interface LocalTask {
   runner?: SourceTaskRunner | SinkTaskRunner;
   config: TaskConfig;
   generation: number;
+  /** Exactly-once: the transactional producer taking over the task's transactional id. */
+  fencing?: Promise<void>;
 }
 
 const REBALANCING = 'Cannot complete request momentarily due to stale configuration (typically caused by a concurrent config change)';
@@ -373,8 +380,38 @@ export class DistributedHerder implements GroupCallbacks {
     this.tasks.set(key, slot);
     this.taskStarts.inc({ connector, task: String(id) });
     const generation = slot.generation;
+    let exactlyOnce: { producer: BackboneProducer; transactions: SourceTransactions } | undefined;
+    const eos = this.deps.exactlyOnce;
+    if (eos && plugin.type === 'source') {
+      try {
+        const opts = ExactlyOnceSourceConfig.parse(connectorConfig);
+        if (opts['transaction.boundary'] === 'connector') throw new Error('transaction.boundary=connector needs a connector that defines its own transactions; use poll or interval');
+        const producer = new TransactionalSourceProducer({
+          brokers: eos.brokers,
+          clientId: `${eos.clientId}-${connector}-${id}-tx`,
+          transactionalId: `${eos.groupId}-${connector}-${id}`,
+          offsetsTopic: eos.offsetsTopicName,
+          offsetsPartitions: eos.offsetsTopic.partitions,
+          connector,
+        });
+        exactlyOnce = {
+          producer,
+          transactions: {
+            boundary: opts['transaction.boundary'],
+            intervalMs: opts['transaction.boundary.interval.ms'] ?? this.deps.settings['offset.flush.interval.ms'],
+            commit: (offsets) => producer.commit(offsets),
+          },
+        };
+        // Fence the task's earlier producers (and abort their open transaction) before it reads its offsets.
+        slot.fencing = producer.fence();
+      } catch (err) {
+        void this.setTaskStatus(connector, id, 'FAILED', { trace: traceOf(err) });
+        return;
+      }
+    }
     try {
       const runner = this.factory.create({
+        exactlyOnce,
         connector,
         connectorConfig: resolveConfig(connectorConfig).config,
         plugin,
@@ -389,7 +426,12 @@ export class DistributedHerder implements GroupCallbacks {
       });
       slot.runner = runner;
       if (this.deps.configLog.targets.get(connector) === 'PAUSED') runner.pause();
-      runner.start();
+      if (!slot.fencing) runner.start();
+      else
+        slot.fencing.then(
+          () => slot.generation === generation && runner.start(),
+          (err) => slot.generation === generation && void this.setTaskStatus(connector, id, 'FAILED', { trace: traceOf(err) }),
+        );
     } catch (err) {
       void this.setTaskStatus(connector, id, 'FAILED', { trace: traceOf(err) });
     }

@@ -94,7 +94,8 @@ export class DistributedWorker {
     const offsets = new KafkaOffsetStore(() => offsetTopic);
     const status = new KafkaStatusStore(() => statusTopic, () => member?.generation ?? -1);
     const configTopic = new KafkaLog({ brokers, clientId, topic: settings['config.storage.topic'], logger: logs.get('config-log'), onRecord: (r) => configLog.apply(r) });
-    const offsetTopic = new KafkaLog({ brokers, clientId, topic: settings['offset.storage.topic'], logger: logs.get('offset-log'), onRecord: (r) => offsets.applyRecord(r) });
+    const eos = settings['exactly.once.source.support'];
+    const offsetTopic = new KafkaLog({ brokers, clientId, topic: settings['offset.storage.topic'], logger: logs.get('offset-log'), onRecord: (r) => offsets.applyRecord(r), readCommitted: eos !== 'disabled' });
     const statusTopic = new KafkaLog({ brokers, clientId, topic: settings['status.storage.topic'], logger: logs.get('status-log'), onRecord: (r) => status.applyRecord(r) });
 
     herder = new DistributedHerder({
@@ -115,6 +116,7 @@ export class DistributedWorker {
       transforms: transformsFactory(registry),
       url,
       scheduledRebalanceMaxDelayMs: settings['scheduled.rebalance.max.delay.ms'],
+      exactlyOnce: eos === 'enabled' ? { brokers, groupId, clientId, offsetsTopic: offsetTopic, offsetsTopicName: settings['offset.storage.topic'] } : undefined,
       submitTaskConfigs: (leaderUrl, connector, configs) => submitTaskConfigs(configLog, leaderUrl, connector, configs),
     });
     member = new GroupMember(

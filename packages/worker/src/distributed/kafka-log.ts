@@ -15,9 +15,20 @@ export interface KafkaLogOptions {
   logger: Logger;
   /** Called for every record, in offset order per partition. */
   onRecord(r: LogRecord): void;
+  /** Read only committed transactions (the offsets topic of exactly-once sources). */
+  readCommitted?: boolean;
 }
 
+interface Batch {
+  firstOffset: bigint;
+  attributes: number;
+  producerId: bigint;
+  records: Array<{ offsetDelta: number; key: Buffer | null; value: Buffer | null }>;
+}
+
+const IS_TRANSACTIONAL = 0x10;
 const IS_CONTROL = 0x20;
+const READ_COMMITTED = 1;
 
 /** Kafka's default partitioner (as the Java client computes it), so keys land where Kafka Connect puts them. */
 export function partitionFor(key: Buffer, partitions: number): number {
@@ -41,8 +52,10 @@ export class KafkaLog {
   private loop: Promise<void> | undefined;
   private waiters: Array<{ ends: bigint[]; resolve: () => void }> = [];
   partitions = 0;
+  private readonly isolation: number;
 
   constructor(private readonly opts: KafkaLogOptions) {
+    this.isolation = opts.readCommitted ? READ_COMMITTED : 0;
     this.consumer = new Consumer({
       clientId: `${opts.clientId}-${opts.topic}-reader`,
       groupId: `${opts.clientId}-${opts.topic}-reader-unused`,
@@ -87,7 +100,7 @@ export class KafkaLog {
 
   /** Resolves when every record written before this call has been applied. */
   async readToEnd(timeoutMs = 30000): Promise<void> {
-    const ends = await this.consumer.listOffsets({ topics: [this.opts.topic], timestamp: -1n });
+    const ends = await this.consumer.listOffsets({ topics: [this.opts.topic], timestamp: -1n, isolationLevel: this.isolation });
     const list = ends.get(this.opts.topic) ?? [];
     if (this.caughtUp(list)) return;
     await new Promise<void>((resolve, reject) => {
@@ -136,6 +149,7 @@ export class KafkaLog {
             const res = await this.consumer.fetch({
               node,
               maxWaitTime: 200,
+              isolationLevel: this.isolation,
               topics: [
                 {
                   topicId: this.topicId,
@@ -149,7 +163,7 @@ export class KafkaLog {
                   await this.refreshMetadata();
                   continue;
                 }
-                this.apply(part.partitionIndex, part.records ?? []);
+                this.apply(part.partitionIndex, (part.records ?? []) as Batch[], part.abortedTransactions ?? []);
               }
             }
           }),
@@ -164,13 +178,21 @@ export class KafkaLog {
     }
   }
 
-  private apply(partition: number, batches: Array<{ firstOffset: bigint; attributes: number; records: Array<{ offsetDelta: number; key: Buffer | null; value: Buffer | null }> }>): void {
+  /** Applies fetched batches; with read_committed, records of aborted transactions are skipped (the broker sends them with the list of aborts). */
+  private apply(partition: number, batches: Batch[], aborted: Array<{ producerId: bigint; firstOffset: bigint }>): void {
+    const pendingAborts = [...aborted].sort((a, b) => (a.firstOffset < b.firstOffset ? -1 : 1));
+    const abortedProducers = new Set<bigint>();
     for (const b of batches) {
+      const lastOffset = b.firstOffset + BigInt(b.records[b.records.length - 1]?.offsetDelta ?? 0);
+      while (pendingAborts.length && pendingAborts[0]!.firstOffset <= lastOffset) abortedProducers.add(pendingAborts.shift()!.producerId);
+      const control = (b.attributes & IS_CONTROL) !== 0;
+      const skip = this.isolation === READ_COMMITTED && (b.attributes & IS_TRANSACTIONAL) !== 0 && abortedProducers.has(b.producerId);
+      if (control && b.records[0]?.key && b.records[0].key.length >= 4 && b.records[0].key.readInt16BE(2) === 0) abortedProducers.delete(b.producerId);
       for (const r of b.records) {
         const offset = b.firstOffset + BigInt(r.offsetDelta);
         if (offset < this.positions[partition]!) continue;
         this.positions[partition] = offset + 1n;
-        if (b.attributes & IS_CONTROL) continue;
+        if (control || skip) continue;
         try {
           this.opts.onRecord({ key: r.key ? r.key.toString('utf8') : null, value: r.value, partition, offset });
         } catch (err) {

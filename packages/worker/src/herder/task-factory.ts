@@ -19,6 +19,8 @@ export interface TaskSpec {
   taskConfig: TaskConfig;
   onStateChange(state: import('@ferry/core').TaskState, detail: StateDetail): void;
   onTopic(topic: string): void;
+  /** Exactly-once sources: the task's transactional producer and its transaction boundaries. */
+  exactlyOnce?: { producer: BackboneProducer; transactions: import('../runtime/source-task-runner.js').SourceTransactions };
 }
 
 /** Wires a task with its converters, transforms, error policy and backbone clients. */
@@ -107,7 +109,8 @@ export class TaskFactory {
       return new SourceTaskRunner({
         ...base,
         task,
-        producer: lazyProducer,
+        producer: spec.exactlyOnce?.producer ?? lazyProducer,
+        transactions: spec.exactlyOnce?.transactions,
         offsetStore: deps.offsetStore,
         offsetFlushIntervalMs: deps.settings['offset.flush.interval.ms'],
       });
