@@ -47,6 +47,8 @@ export class TransactionalSourceProducer implements BackboneProducer {
       idempotent: true,
       acks: -1,
       retries: 5,
+      // As the backbone's producers: a missing topic is created with the broker's defaults.
+      autocreateTopics: true,
       // Keyed records land where the Java client would put them.
       partitioner: (_m, key) => (Buffer.isBuffer(key) ? murmur2(key) & 0x7fffffff : Math.floor(Math.random() * 0x7fffffff)),
     });
@@ -60,7 +62,9 @@ export class TransactionalSourceProducer implements BackboneProducer {
   }
 
   private async open() {
-    this.txn ??= await this.producer.beginTransaction();
+    // producerId/epoch -1 ask the coordinator for the transactional id's current producer, bumping its epoch
+    // (without them the client asks for producer 0 epoch 0, which the broker refuses once the id exists).
+    this.txn ??= await this.producer.beginTransaction({ producerId: -1n, producerEpoch: -1 });
     return this.txn;
   }
 
