@@ -85,6 +85,10 @@ describe('Distributed mode', () => {
     const sink = await follower.request('POST', '/connectors', { name: 'sink', config: { 'connector.class': 'FileStreamSink', topics: topic, file: out, 'tasks.max': '3' } });
     assert.equal(sink.status, 201, JSON.stringify(sink.body));
     assert.equal((await follower.request('POST', '/connectors', { name: 'sink', config: { 'connector.class': 'FileStreamSink', topics: topic, file: out } })).status, 409);
+    // Exactly-once required on a cluster without it: rejected as Kafka Connect does.
+    const eos = await follower.request('POST', '/connectors', { name: 'eos', config: { 'connector.class': 'DatagenSource', 'kafka.topic': topic, 'exactly.once.support': 'required' } });
+    assert.equal(eos.status, 400);
+    assert.match(eos.body.message, /exactly.once.support/);
 
     for (const name of ['gen', 'sink']) await leader.waitForRunning(name, 60000);
     const gen = (await status(leader, 'gen'))!;

@@ -583,12 +583,34 @@ export class DistributedHerder implements GroupCallbacks {
       throw badRequest(`Failed to find any class that implements Connector and which name matches ${cls}, available connectors are: ${this.deps.registry.list(true).map((p) => p.class).join(', ')}`);
     }
     const infos = await this.validate(config);
+    if (plugin.type === 'source') this.checkExactlyOnce(config, infos);
     if (infos.error_count > 0) {
       const lines = infos.configs.flatMap((c) => c.value.errors.map((e) => `${c.value.name}: ${e}`));
       throw badRequest(
         `Connector configuration is invalid and contains the following ${infos.error_count} error(s):\n${lines.join('\n')}\n` +
           `You can also find the above list of errors at the endpoint \`/connector-plugins/${plugin.className}/config/validate\``,
       );
+    }
+  }
+
+  /** KIP-618's checks: a connector that requires exactly-once needs a worker that provides it. */
+  private checkExactlyOnce(config: Record<string, string>, infos: ConfigInfos): void {
+    const errors: Array<[string, string]> = [];
+    try {
+      const eos = ExactlyOnceSourceConfig.parse(config);
+      if (eos['exactly.once.support'] === 'required' && this.deps.settings['exactly.once.source.support'] !== 'enabled') {
+        errors.push(['exactly.once.support', 'This worker does not have exactly-once source support enabled (exactly.once.source.support=enabled).']);
+      }
+      if (eos['transaction.boundary'] === 'connector') errors.push(['transaction.boundary', 'The connector does not define its own transaction boundaries.']);
+    } catch (err) {
+      errors.push(['exactly.once.support', (err as Error).message]);
+    }
+    for (const [name, message] of errors) {
+      infos.configs.push({
+        definition: { name, type: 'STRING', required: false, default_value: null, importance: 'MEDIUM', documentation: '', group: 'Exactly Once Support', order: infos.configs.length + 1, width: 'NONE', display_name: name, dependents: [] },
+        value: { name, value: config[name] ?? null, recommended_values: [], errors: [message], visible: true },
+      });
+      infos.error_count++;
     }
   }
 
