@@ -201,7 +201,8 @@ export class DistributedHerder implements GroupCallbacks {
 
   /** Why this worker may not write offsets of `connector` now (null: it may). */
   offsetWriteRefusal(connector: string): string | null {
-    if (!this.member.inGoodStanding()) return 'this worker is not a confirmed member of the current generation';
+    // Tasks keep running (and committing) while a cooperative rebalance is under way.
+    if (!this.member.confirmedRecently()) return 'this worker is not a confirmed member of the current generation';
     if (!this.owned.tasks.some((t) => t.connector === connector)) return 'no task of the connector is assigned to this worker';
     return null;
   }

@@ -90,7 +90,12 @@ export class GroupMember {
 
   /** True while the coordinator has confirmed this member within the session timeout. */
   inGoodStanding(): boolean {
-    return this.stable && Date.now() - this.lastConfirmed < this.opts.sessionTimeoutMs;
+    return this.stable && this.confirmedRecently();
+  }
+
+  /** A member of a generation confirmed within the session timeout (possibly rejoining for the next one). */
+  confirmedRecently(): boolean {
+    return this.generation >= 0 && Date.now() - this.lastConfirmed < this.opts.sessionTimeoutMs;
   }
 
   start(): void {
@@ -143,7 +148,10 @@ export class GroupMember {
       try {
         this.coordinator ??= await this.findCoordinator();
         if (this.rejoinRequested) {
-          await this.joinAndSync(this.coordinator);
+          await this.joinAndSync(this.coordinator).catch((err) => {
+            this.rejoinRequested = true;
+            throw err;
+          });
           backoff = 200;
           continue;
         }
