@@ -10,8 +10,10 @@ import { fileURLToPath } from 'node:url';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const BASE_IMAGE = 'localhost/ferry-node-base';
 
+const DIR = join(ROOT, '.cache', 'podman');
+
 export function podmanEnv() {
-  const dir = join(process.env.STACK_CACHE ?? join(ROOT, '.cache'), 'podman');
+  const dir = DIR;
   mkdirSync(dir, { recursive: true });
   const hardNofile = spawnSync('sh', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).stdout.trim() || '4096';
   const conf = join(dir, 'containers.conf');
@@ -34,14 +36,16 @@ export function podman(args, opts = {}) {
 /** A minimal Debian with this machine's Node.js and a `node` user, imported as BASE_IMAGE (skipped when it exists). */
 export function ensureBaseImage(log = console.log) {
   if (podman(['image', 'exists', BASE_IMAGE], { allowFailure: true }).status === 0) return BASE_IMAGE;
-  const dir = join(process.env.STACK_CACHE ?? join(ROOT, '.cache'), 'podman');
-  const rootfs = join(dir, 'rootfs');
+  const rootfs = join(DIR, 'rootfs');
   if (!existsSync(join(rootfs, 'usr/bin/env'))) {
     log('debootstrap: a minimal Debian root file system (about a minute)');
     execFileSync('debootstrap', ['--variant=minbase', '--include=ca-certificates', 'bookworm', rootfs, 'http://deb.debian.org/debian'], { stdio: 'inherit' });
   }
+  // This machine's Node.js, and npm (from the Node.js folder when it has one, else the system's).
   const nodeHome = resolve(dirname(process.execPath), '..');
-  execFileSync('sh', ['-c', `cp -a ${nodeHome}/bin ${nodeHome}/lib ${nodeHome}/include ${nodeHome}/share ${rootfs}/usr/local/ 2>/dev/null || true`]);
+  execFileSync('sh', ['-c', `cp -a ${nodeHome}/bin ${nodeHome}/include ${nodeHome}/share ${rootfs}/usr/local/ 2>/dev/null; [ -d ${nodeHome}/lib ] && cp -a ${nodeHome}/lib ${rootfs}/usr/local/; true`]);
+  const npmDir = existsSync(join(nodeHome, 'lib/node_modules/npm')) ? join(nodeHome, 'lib/node_modules/npm') : '/usr/lib/node_modules/npm';
+  execFileSync('sh', ['-c', `mkdir -p ${rootfs}/usr/local/lib/node_modules && cp -a ${npmDir} ${rootfs}/usr/local/lib/node_modules/ && ln -sf ../lib/node_modules/npm/bin/npm-cli.js ${rootfs}/usr/local/bin/npm && ln -sf ../lib/node_modules/npm/bin/npx-cli.js ${rootfs}/usr/local/bin/npx`]);
   execFileSync('chroot', [rootfs, 'sh', '-c', 'id node >/dev/null 2>&1 || useradd -m -u 1000 -s /bin/sh node; rm -f /etc/apt/sources.list.d/* /etc/apt/sources.list; :> /etc/apt/sources.list']);
   log(`importing ${BASE_IMAGE}`);
   const tar = spawnSync('tar', ['-C', rootfs, '-c', '.'], { maxBuffer: 2 * 1024 * 1024 * 1024 });

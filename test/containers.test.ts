@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -31,11 +31,12 @@ async function rest(port: number, method: string, path: string, body?: unknown):
 }
 
 describe('Containers', () => {
-  it('compose.yaml renders (podman-compose config) with Kafka, PostgreSQL, Elasticsearch, S3 and three workers of one cluster', () => {
-    const rendered = execFileSync('podman-compose', ['-f', join(ROOT, 'compose.yaml'), 'config'], { cwd: ROOT, env: podmanEnv(), encoding: 'utf8' });
-    const json = execFileSync('python3', ['-c', 'import sys, json, yaml; print(json.dumps(yaml.safe_load(sys.stdin)))'], { input: rendered, encoding: 'utf8' });
+  it('compose.yaml is valid: podman-compose accepts it (dry run) and it holds Kafka, PostgreSQL, Elasticsearch, S3 and three workers of one cluster', () => {
+    // podman-compose 1.0 (Debian) has no `config` command: a dry run parses and resolves the file without starting anything.
+    const dry = execFileSync('podman-compose', ['-f', join(ROOT, 'compose.yaml'), '-p', 'ferry-check', '--dry-run', 'up', '-d'], { cwd: ROOT, env: podmanEnv(), encoding: 'utf8' });
+    for (const s of ['kafka', 'postgres', 'elasticsearch', 's3', 'worker1', 'worker2', 'worker3']) assert.match(dry, new RegExp(`--name=ferry-check_${s}_1 `), `podman-compose would start ${s}`);
+    const json = execFileSync('python3', ['-c', 'import sys, json, yaml; print(json.dumps(yaml.safe_load(sys.stdin)))'], { input: readFileSync(join(ROOT, 'compose.yaml'), 'utf8'), encoding: 'utf8' });
     const cfg = JSON.parse(json) as { services: Record<string, { image?: string; build?: unknown; environment?: Record<string, string>; ports?: string[] }> };
-    for (const s of ['kafka', 'postgres', 'elasticsearch', 's3', 'worker1', 'worker2', 'worker3']) assert.ok(cfg.services[s], `service ${s}`);
     const workers = ['worker1', 'worker2', 'worker3'].map((w) => cfg.services[w]!);
     for (const w of workers) {
       assert.ok(w.build, 'workers are built from the Dockerfile');
