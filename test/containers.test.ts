@@ -52,7 +52,9 @@ describe('Containers', () => {
     before(async () => {
       await requireStack('kafka');
       ensureBaseImage((m: string) => console.log(m));
-      run(['build', '--network', 'host', '-v', '/etc/ssl/certs/ca-certificates.crt:/etc/ssl/certs/ca-certificates.crt:ro', '--build-arg', 'BASE=localhost/ferry-node-base', '-t', IMAGE, ROOT]);
+      // The host's CA bundle (and Node.js told to use it) so `npm ci` in the build reaches the registry as the host does.
+      const ca = '/etc/ssl/certs/ca-certificates.crt';
+      run(['build', '--network', 'host', '-v', `${ca}:${ca}:ro`, '--env', `NODE_EXTRA_CA_CERTS=${ca}`, '--build-arg', 'BASE=localhost/ferry-node-base', '-t', IMAGE, ROOT]);
     });
     after(() => {
       if (containers.length) run(['rm', '-f', '-t', '0', ...containers], { allowFailure: true });
