@@ -1,8 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import { Counter } from 'prom-client';
-import type { Connector, ConnectorConfig, OffsetStore, ConnectorPlugin, SourceConnector, SourceConnectorContext, TargetState, TaskConfig, TaskState } from '@ferry/core';
+import type { Connector, ConnectorConfig, OffsetStore, ConnectorPlugin, SourceConnectorContext, TargetState, TaskConfig, TaskState } from '@ferry/core';
 import { maskConfig, resolveConfig } from '../config/config-providers.js';
 import { SerialQueue } from '../stores/atomic-file.js';
-import { badRequest, conflict, notFound } from '../herder/errors.js';
+import { badRequest, conflict } from '../herder/errors.js';
 import type { HerderDeps } from '../herder/deps.js';
 import type { ConnectorInfo, ConnectorStatus, OffsetEntry, StatusEntry } from '../herder/herder.js';
 import { TaskFactory } from '../herder/task-factory.js';
@@ -14,9 +15,9 @@ import type { ConfigChange, KafkaConfigLog } from '../stores/kafka-config-log.js
 import type { KafkaStatusStore } from '../stores/kafka-status-store.js';
 import type { KafkaLog } from './kafka-log.js';
 import { assign, newAssignorState, type AssignorState } from './assignor.js';
-import { ExactlyOnceSourceConfig, TransactionalSourceProducer } from './transactional-producer.js';
-import type { SourceTransactions } from '../runtime/source-task-runner.js';
-import type { BackboneProducer } from '../backbone/backbone.js';
+import { addExactlyOnceErrors, exactlyOnceTask, type ExactlyOnceTask, type ExactlyOnceWorker } from './transactional-producer.js';
+import { ClusterView } from './cluster-view.js';
+import { alterConnectorOffsets, readConnectorOffsets, resetConnectorOffsets } from './connector-offsets.js';
 import { CONNECT_PROTOCOL_VERSION, emptyWorkSet, taskKey, type Assignment, type MemberMetadata, type WorkSet } from './connect-protocol.js';
 import type { GroupCallbacks, GroupMember, JoinedMember } from './group-member.js';
 
@@ -30,7 +31,7 @@ export interface DistributedDeps extends HerderDeps {
   url: string;
   scheduledRebalanceMaxDelayMs: number;
   /** Exactly-once sources (worker exactly.once.source.support=enabled). */
-  exactlyOnce?: { brokers: string[]; groupId: string; clientId: string; offsetsTopic: KafkaLog; offsetsTopicName: string };
+  exactlyOnce?: ExactlyOnceWorker;
   /** Hands task configs to the leader (signed internal request). */
   submitTaskConfigs(leaderUrl: string, connector: string, configs: TaskConfig[]): Promise<void>;
 }
@@ -72,7 +73,7 @@ export class DistributedHerder implements GroupCallbacks {
   private delayTimer: NodeJS.Timeout | undefined;
   private member!: GroupMember;
   private stopped = false;
-  private notes = new Map<string, string>();
+  private readonly view: ClusterView;
   leaderUrl = '';
   generation = -1;
   readonly taskStarts: Counter<'connector' | 'task'>;
@@ -80,6 +81,7 @@ export class DistributedHerder implements GroupCallbacks {
   constructor(private readonly deps: DistributedDeps) {
     this.factory = new TaskFactory(deps);
     this.log = deps.logs.get('herder');
+    this.view = new ClusterView(deps.configLog, deps.status, deps.registry, deps.logs);
     this.taskStarts = new Counter({ name: 'ferry_task_starts_total', help: 'Task starts on this worker.', labelNames: ['connector', 'task'], registers: [deps.metrics.registry] });
     deps.configLog.onChange((c) => this.onConfigChange(c));
   }
@@ -195,7 +197,6 @@ export class DistributedHerder implements GroupCallbacks {
   private async ensureSessionKey(): Promise<void> {
     const k = this.deps.configLog.sessionKey;
     if (k && Date.now() - k.created < 3600_000) return;
-    const { randomBytes } = await import('node:crypto');
     await this.deps.configLog.putSessionKey(randomBytes(32), Date.now());
   }
 
@@ -267,8 +268,7 @@ export class DistributedHerder implements GroupCallbacks {
   // ------------------------------------------------------------ local work
 
   private plugin(name: string): ConnectorPlugin<any> | undefined {
-    const cfg = this.deps.configLog.connectors.get(name);
-    return cfg ? this.deps.registry.connector(cfg['connector.class'] ?? '') : undefined;
+    return this.view.plugin(name);
   }
 
   private async setConnectorStatus(name: string, state: StatusEntry['state'], trace?: string): Promise<void> {
@@ -381,30 +381,12 @@ export class DistributedHerder implements GroupCallbacks {
     this.tasks.set(key, slot);
     this.taskStarts.inc({ connector, task: String(id) });
     const generation = slot.generation;
-    let exactlyOnce: { producer: BackboneProducer; transactions: SourceTransactions } | undefined;
-    const eos = this.deps.exactlyOnce;
-    if (eos && plugin.type === 'source') {
+    let exactlyOnce: ExactlyOnceTask | undefined;
+    if (this.deps.exactlyOnce && plugin.type === 'source') {
       try {
-        const opts = ExactlyOnceSourceConfig.parse(connectorConfig);
-        if (opts['transaction.boundary'] === 'connector') throw new Error('transaction.boundary=connector needs a connector that defines its own transactions; use poll or interval');
-        const producer = new TransactionalSourceProducer({
-          brokers: eos.brokers,
-          clientId: `${eos.clientId}-${connector}-${id}-tx`,
-          transactionalId: `${eos.groupId}-${connector}-${id}`,
-          offsetsTopic: eos.offsetsTopicName,
-          offsetsPartitions: eos.offsetsTopic.partitions,
-          connector,
-        });
-        exactlyOnce = {
-          producer,
-          transactions: {
-            boundary: opts['transaction.boundary'],
-            intervalMs: opts['transaction.boundary.interval.ms'] ?? this.deps.settings['offset.flush.interval.ms'],
-            commit: (offsets) => producer.commit(offsets),
-          },
-        };
+        exactlyOnce = exactlyOnceTask(this.deps.exactlyOnce, connector, id, connectorConfig, this.deps.settings['offset.flush.interval.ms']);
         // Fence the task's earlier producers (and abort their open transaction) before it reads its offsets.
-        slot.fencing = producer.fence();
+        slot.fencing = exactlyOnce.producer.fence();
       } catch (err) {
         void this.setTaskStatus(connector, id, 'FAILED', { trace: traceOf(err) });
         return;
@@ -484,77 +466,44 @@ export class DistributedHerder implements GroupCallbacks {
   // ------------------------------------------------------------ queries (local view)
 
   names(): string[] {
-    return [...this.deps.configLog.connectors.keys()].sort();
+    return this.view.names();
   }
 
   has(name: string): boolean {
-    return this.deps.configLog.connectors.has(name);
+    return this.view.has(name);
   }
 
   private configOf(name: string): ConnectorConfig {
-    const c = this.deps.configLog.connectors.get(name);
-    if (!c) throw notFound(`Connector ${name} not found`);
-    return c;
-  }
-
-  private secretKeys(name: string): string[] {
-    return this.plugin(name)?.config.secretKeys() ?? [];
+    return this.view.configOf(name);
   }
 
   private typeOf(name: string): 'source' | 'sink' {
-    return this.plugin(name)?.type ?? 'source';
+    return this.view.typeOf(name);
   }
 
   info(name: string): ConnectorInfo {
-    const config = this.configOf(name);
-    return {
-      name,
-      config: maskConfig(config, this.secretKeys(name)),
-      tasks: (this.deps.configLog.tasks.get(name) ?? []).map((_, task) => ({ connector: name, task })),
-      type: this.typeOf(name),
-    };
+    return this.view.info(name);
   }
 
   config(name: string): Record<string, string> {
-    return maskConfig(this.configOf(name), this.secretKeys(name));
+    return this.view.config(name);
   }
 
   taskConfigs(name: string): Array<{ id: { connector: string; task: number }; config: Record<string, string> }> {
-    this.configOf(name);
-    return (this.deps.configLog.tasks.get(name) ?? []).map((config, task) => ({ id: { connector: name, task }, config: maskConfig(config, this.secretKeys(name)) }));
+    return this.view.taskConfigs(name);
   }
 
   status(name: string): ConnectorStatus {
-    this.configOf(name);
-    const redact = (s: string | undefined) => (s === undefined ? undefined : this.deps.logs.redactor.redact(s));
-    const c = this.deps.status.connector(name);
-    const connector: StatusEntry = c ? { state: c.state, worker_id: c.workerId } : { state: 'UNASSIGNED', worker_id: '' };
-    if (c?.trace && c.state === 'FAILED') connector.trace = redact(c.trace);
-    const note = this.notes.get(name);
-    if (note) connector.message = redact(note);
-    const count = this.deps.configLog.tasks.get(name)?.length ?? 0;
-    const entries = this.deps.status.taskEntries(name);
-    const tasks: Array<StatusEntry & { id: number }> = [];
-    for (let id = 0; id < count; id++) {
-      const e = entries.get(id);
-      if (!e) continue;
-      const t: StatusEntry & { id: number } = { id, state: e.state, worker_id: e.workerId };
-      if (e.trace) t.trace = redact(e.trace);
-      if (e.message) t.message = redact(e.message);
-      tasks.push(t);
-    }
-    return { name, connector, tasks, type: this.typeOf(name) };
+    return this.view.status(name);
   }
 
   taskStatus(name: string, id: number): StatusEntry & { id: number } {
-    const st = this.status(name).tasks.find((t) => t.id === id);
-    if (!st) throw notFound(`Task ${name}-${id} not found`);
-    return st;
+    return this.view.taskStatus(name, id);
   }
 
   setNote(name: string, note: string | undefined): void {
-    if (note) this.notes.set(name, note);
-    else this.notes.delete(name);
+    if (note) this.view.notes.set(name, note);
+    else this.view.notes.delete(name);
   }
 
   topics(name: string): string[] {
@@ -584,34 +533,13 @@ export class DistributedHerder implements GroupCallbacks {
       throw badRequest(`Failed to find any class that implements Connector and which name matches ${cls}, available connectors are: ${this.deps.registry.list(true).map((p) => p.class).join(', ')}`);
     }
     const infos = await this.validate(config);
-    if (plugin.type === 'source') this.checkExactlyOnce(config, infos);
+    if (plugin.type === 'source') addExactlyOnceErrors(config, this.deps.settings['exactly.once.source.support'], infos);
     if (infos.error_count > 0) {
       const lines = infos.configs.flatMap((c) => c.value.errors.map((e) => `${c.value.name}: ${e}`));
       throw badRequest(
         `Connector configuration is invalid and contains the following ${infos.error_count} error(s):\n${lines.join('\n')}\n` +
           `You can also find the above list of errors at the endpoint \`/connector-plugins/${plugin.className}/config/validate\``,
       );
-    }
-  }
-
-  /** KIP-618's checks: a connector that requires exactly-once needs a worker that provides it. */
-  private checkExactlyOnce(config: Record<string, string>, infos: ConfigInfos): void {
-    const errors: Array<[string, string]> = [];
-    try {
-      const eos = ExactlyOnceSourceConfig.parse(config);
-      if (eos['exactly.once.support'] === 'required' && this.deps.settings['exactly.once.source.support'] !== 'enabled') {
-        errors.push(['exactly.once.support', 'This worker does not have exactly-once source support enabled (exactly.once.source.support=enabled).']);
-      }
-      if (eos['transaction.boundary'] === 'connector') errors.push(['transaction.boundary', 'The connector does not define its own transaction boundaries.']);
-    } catch (err) {
-      errors.push(['exactly.once.support', (err as Error).message]);
-    }
-    for (const [name, message] of errors) {
-      infos.configs.push({
-        definition: { name, type: 'STRING', required: false, default_value: null, importance: 'MEDIUM', documentation: '', group: 'Exactly Once Support', order: infos.configs.length + 1, width: 'NONE', display_name: name, dependents: [] },
-        value: { name, value: config[name] ?? null, recommended_values: [], errors: [message], visible: true },
-      });
-      infos.error_count++;
     }
   }
 
@@ -668,7 +596,7 @@ export class DistributedHerder implements GroupCallbacks {
       await this.deps.configLog.removeConnector(name);
       await this.written();
       await this.deps.status.remove(name);
-      this.notes.delete(name);
+      this.view.notes.delete(name);
       this.deps.metrics.forgetConnector(name);
     });
   }
@@ -714,18 +642,12 @@ export class DistributedHerder implements GroupCallbacks {
 
   // ------------------------------------------------------------ offsets
 
+  private get offsetsApi() {
+    return { offsets: this.deps.rawOffsetStore, backbone: this.deps.backbone };
+  }
+
   async offsets(name: string): Promise<{ offsets: OffsetEntry[] }> {
-    this.configOf(name);
-    if (this.typeOf(name) === 'source') {
-      const list = await this.deps.offsetStore.list(name);
-      return { offsets: list.map((e) => ({ partition: e.partition, offset: e.offset })) };
-    }
-    const cfg = this.configOf(name);
-    const listed = (cfg.topics ?? '').split(',').map((t) => t.trim()).filter(Boolean);
-    const regex = cfg['topics.regex'];
-    const topics = regex ? (await this.deps.backbone.admin().listTopics()).filter((t) => new RegExp(`^(?:${regex})$`).test(t)) : listed;
-    const committed = await this.deps.backbone.admin().committedOffsets(`connect-${name}`, topics);
-    return { offsets: committed.map((o) => ({ partition: { kafka_topic: o.topic, kafka_partition: o.partition }, offset: { kafka_offset: o.offset } })) };
+    return readConnectorOffsets({ ...this.offsetsApi, offsets: this.deps.offsetStore }, name, this.typeOf(name), this.configOf(name));
   }
 
   private requireStopped(name: string): void {
@@ -739,33 +661,9 @@ export class DistributedHerder implements GroupCallbacks {
   async alterOffsets(name: string, offsets: OffsetEntry[]): Promise<{ message: string }> {
     return this.ops.run(async () => {
       this.requireLeader();
-      this.configOf(name);
+      const config = this.configOf(name);
       this.requireStopped(name);
-      if (!Array.isArray(offsets) || offsets.length === 0) throw badRequest('The offsets to be altered may not be null or empty');
-      if (this.typeOf(name) === 'source') {
-        for (const o of offsets) {
-          if (!o || typeof o.partition !== 'object' || o.partition === null) throw badRequest('Source partitions may not be null');
-          if (o.offset !== null && typeof o.offset !== 'object') throw badRequest('Source offsets must be objects or null');
-        }
-        const instance = this.plugin(name)!.create() as SourceConnector;
-        try {
-          await instance.alterOffsets?.(this.configOf(name), offsets);
-        } catch (err) {
-          throw badRequest(`Failed to alter offsets: ${(err as Error).message}`);
-        }
-        await this.deps.rawOffsetStore.set(name, offsets.map((o) => ({ partition: o.partition, offset: o.offset })));
-      } else {
-        const parsed = offsets.map((o) => {
-          const topic = o.partition?.kafka_topic;
-          const partition = Number(o.partition?.kafka_partition);
-          if (typeof topic !== 'string' || !Number.isInteger(partition)) throw badRequest('Sink connector offsets need partitions of the form {"kafka_topic": string, "kafka_partition": int}');
-          const off = o.offset === null ? null : Number((o.offset as Record<string, unknown>).kafka_offset);
-          if (off !== null && (!Number.isInteger(off) || off < 0)) throw badRequest('kafka_offset must be a non-negative integer');
-          return { topic, partition, offset: off };
-        });
-        await this.deps.backbone.admin().alterGroupOffsets(`connect-${name}`, parsed);
-      }
-      return { message: 'The offsets for this connector have been altered successfully' };
+      return alterConnectorOffsets(this.offsetsApi, name, this.plugin(name)!, config, offsets);
     });
   }
 
@@ -774,9 +672,7 @@ export class DistributedHerder implements GroupCallbacks {
       this.requireLeader();
       this.configOf(name);
       this.requireStopped(name);
-      if (this.typeOf(name) === 'source') await this.deps.rawOffsetStore.clear(name);
-      else await this.deps.backbone.admin().deleteGroup(`connect-${name}`);
-      return { message: 'The offsets for this connector have been reset successfully' };
+      return resetConnectorOffsets(this.offsetsApi, name, this.typeOf(name));
     });
   }
 }

@@ -1,8 +1,10 @@
 import { Producer, murmur2 } from '@platformatic/kafka';
-import { Config, defineConfig, type CommittedOffset, type RecordMetadata } from '@ferry/core';
+import { Config, defineConfig, type CommittedOffset, type ConnectorConfig, type RecordMetadata } from '@ferry/core';
 import type { BackboneProducer, OutMessage } from '../backbone/backbone.js';
 import { offsetKey } from '../stores/kafka-offset-store.js';
-import { partitionFor } from './kafka-log.js';
+import type { ConfigInfos } from '../herder/validation.js';
+import type { SourceTransactions } from '../runtime/source-task-runner.js';
+import { partitionFor, type KafkaLog } from './kafka-log.js';
 
 /** A source connector's exactly-once options (KIP-618). */
 export const ExactlyOnceSourceConfig = defineConfig({
@@ -110,5 +112,62 @@ export class TransactionalSourceProducer implements BackboneProducer {
     this.txn = undefined;
     if (txn) await txn.abort().catch(() => undefined);
     await this.producer.close().catch(() => undefined);
+  }
+}
+
+/** What a worker with exactly.once.source.support=enabled gives its source tasks. */
+export interface ExactlyOnceWorker {
+  brokers: string[];
+  groupId: string;
+  clientId: string;
+  offsetsTopic: KafkaLog;
+  offsetsTopicName: string;
+}
+
+export interface ExactlyOnceTask {
+  producer: TransactionalSourceProducer;
+  transactions: SourceTransactions;
+}
+
+/** A source task's transactional producer and boundaries, from its connector's options. */
+export function exactlyOnceTask(w: ExactlyOnceWorker, connector: string, task: number, connectorConfig: ConnectorConfig, flushIntervalMs: number): ExactlyOnceTask {
+  const opts = ExactlyOnceSourceConfig.parse(connectorConfig);
+  if (opts['transaction.boundary'] === 'connector') throw new Error('transaction.boundary=connector needs a connector that defines its own transactions; use poll or interval');
+  const producer = new TransactionalSourceProducer({
+    brokers: w.brokers,
+    clientId: `${w.clientId}-${connector}-${task}-tx`,
+    transactionalId: `${w.groupId}-${connector}-${task}`,
+    offsetsTopic: w.offsetsTopicName,
+    offsetsPartitions: w.offsetsTopic.partitions,
+    connector,
+  });
+  return {
+    producer,
+    transactions: {
+      boundary: opts['transaction.boundary'],
+      intervalMs: opts['transaction.boundary.interval.ms'] ?? flushIntervalMs,
+      commit: (offsets) => producer.commit(offsets),
+    },
+  };
+}
+
+/** KIP-618's checks, added to a validation answer: a connector that requires exactly-once needs a worker that provides it. */
+export function addExactlyOnceErrors(config: Record<string, string>, workerSupport: string, infos: ConfigInfos): void {
+  const errors: Array<[string, string]> = [];
+  try {
+    const eos = ExactlyOnceSourceConfig.parse(config);
+    if (eos['exactly.once.support'] === 'required' && workerSupport !== 'enabled') {
+      errors.push(['exactly.once.support', 'This worker does not have exactly-once source support enabled (exactly.once.source.support=enabled).']);
+    }
+    if (eos['transaction.boundary'] === 'connector') errors.push(['transaction.boundary', 'The connector does not define its own transaction boundaries.']);
+  } catch (err) {
+    errors.push(['exactly.once.support', (err as Error).message]);
+  }
+  for (const [name, message] of errors) {
+    infos.configs.push({
+      definition: { name, type: 'STRING', required: false, default_value: null, importance: 'MEDIUM', documentation: '', group: 'Exactly Once Support', order: infos.configs.length + 1, width: 'NONE', display_name: name, dependents: [] },
+      value: { name, value: config[name] ?? null, recommended_values: [], errors: [message], visible: true },
+    });
+    infos.error_count++;
   }
 }
