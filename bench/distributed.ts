@@ -140,12 +140,12 @@ async function throughput(workers: number): Promise<{ workers: number; recordsPe
     // Every worker in the group before the work is created, so the first assignment spreads it.
     await new Promise((r) => setTimeout(r, 3000));
     const per = Math.ceil(N / TASKS);
-    await until(async () => (await rest(url, 'POST', '/connectors', { name: 'sink', config: { 'connector.class': 'NoopSink', topics: topic, 'tasks.max': String(TASKS) } })).status === 201, 60000, 500);
-    await until(async () => (await rest(url, 'POST', '/connectors', { name: 'gen', config: { 'connector.class': 'DatagenSource', 'kafka.topic': topic, quickstart: 'orders', iterations: String(per), 'max.interval': '0', 'batch.size': '1000', 'tasks.max': String(TASKS) } })).status === 201, 60000, 500);
+    await until(async () => (await rest(url, 'POST', '/connectors', { name: `${group}-sink`, config: { 'connector.class': 'NoopSink', topics: topic, 'tasks.max': String(TASKS) } })).status === 201, 60000, 500);
+    await until(async () => (await rest(url, 'POST', '/connectors', { name: `${group}-gen`, config: { 'connector.class': 'DatagenSource', 'kafka.topic': topic, quickstart: 'orders', iterations: String(per), 'max.interval': '0', 'batch.size': '1000', 'tasks.max': String(TASKS) } })).status === 201, 60000, 500);
     await until(async () => (await topicSize(admin, topic)) > 0, 120000, 20);
     const t0 = Date.now();
     const total = per * TASKS;
-    await until(async () => (await committed(admin, 'connect-sink', topic)) >= total, 600000, 100);
+    await until(async () => (await committed(admin, `connect-${group}-sink`, topic)) >= total, 600000, 100);
     const seconds = (Date.now() - t0) / 1000;
     return { workers, recordsPerSec: Math.round(total / seconds), seconds: Math.round(seconds * 10) / 10 };
   } finally {
@@ -162,15 +162,15 @@ async function failoverGap(): Promise<{ gapSeconds: number; movedTasks: number }
     const url = children[0]!.url;
     await until(async () => (await rest(url, 'GET', '/connectors')).status === 200);
     await new Promise((r) => setTimeout(r, 3000));
-    await until(async () => (await rest(url, 'POST', '/connectors', { name: 'gen', config: { 'connector.class': 'DatagenSource', 'kafka.topic': topic, quickstart: 'orders', 'max.interval': '2', 'tasks.max': '3' } })).status === 201, 60000, 500);
+    await until(async () => (await rest(url, 'POST', '/connectors', { name: `${group}-gen`, config: { 'connector.class': 'DatagenSource', 'kafka.topic': topic, quickstart: 'orders', 'max.interval': '2', 'tasks.max': '3' } })).status === 201, 60000, 500);
     const running = await until(async () => {
-      const s = (await rest(url, 'GET', '/connectors/gen/status')).body as { tasks: Array<{ id: number; state: string; worker_id: string }> };
+      const s = (await rest(url, 'GET', `/connectors/${group}-gen/status`)).body as { tasks: Array<{ id: number; state: string; worker_id: string }> };
       return s.tasks.length === 3 && s.tasks.every((t) => t.state === 'RUNNING') && new Set(s.tasks.map((t) => t.worker_id)).size === 3 ? s : null;
     }, 60000);
     const victimUrl = children[2]!.url.replace('http://', '');
     const moved = running.tasks.filter((t) => t.worker_id === victimUrl).map((t) => t.id);
     const offsetOf = async (task: number) => {
-      const r = await rest(url, 'GET', '/connectors/gen/offsets');
+      const r = await rest(url, 'GET', `/connectors/${group}-gen/offsets`);
       return (r.body.offsets as Array<{ partition: { task: number }; offset: { position: number } }>).find((o) => o.partition.task === task)?.offset.position ?? 0;
     };
     await until(async () => (await offsetOf(moved[0]!)) > 0, 30000);

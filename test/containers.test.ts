@@ -72,6 +72,8 @@ describe('Containers', () => {
     it('kill -9 one worker container: its tasks run in the others, every record reaches the file', async () => {
       const group = uniqueName('ctr');
       const topic = `${group}-orders`;
+      const gen = `${group}-gen`;
+      const sink = `${group}-sink`;
       const outDir = mkdtempSync(join(tmpdir(), 'ferry-ctr-'));
       chmodSync(outDir, 0o777);
       const ports = await Promise.all([0, 1, 2].map(freePort));
@@ -98,12 +100,12 @@ describe('Containers', () => {
       }
       for (const port of ports) await waitFor(async () => (await rest(port, 'GET', '/health')).status === 200, { timeoutMs: 60000, message: `worker on ${port} healthy` });
       const iterations = 2000;
-      await waitFor(async () => (await rest(ports[1]!, 'POST', '/connectors', { name: 'gen', config: { 'connector.class': 'DatagenSource', 'kafka.topic': topic, quickstart: 'orders', iterations: String(iterations), 'max.interval': '4', 'tasks.max': '3' } })).status === 201, { timeoutMs: 30000, message: 'source created' });
-      await waitFor(async () => (await rest(ports[2]!, 'POST', '/connectors', { name: 'sink', config: { 'connector.class': 'FileStreamSink', topics: topic, file: '/out/orders.jsonl' } })).status === 201, { timeoutMs: 30000, message: 'sink created' });
+      await waitFor(async () => (await rest(ports[1]!, 'POST', '/connectors', { name: gen, config: { 'connector.class': 'DatagenSource', 'kafka.topic': topic, quickstart: 'orders', iterations: String(iterations), 'max.interval': '4', 'tasks.max': '3' } })).status === 201, { timeoutMs: 30000, message: 'source created' });
+      await waitFor(async () => (await rest(ports[2]!, 'POST', '/connectors', { name: sink, config: { 'connector.class': 'FileStreamSink', topics: topic, file: '/out/orders.jsonl' } })).status === 201, { timeoutMs: 30000, message: 'sink created' });
       const out = join(outDir, 'orders.jsonl');
       const status = await waitFor(
         async () => {
-          const s = (await rest(ports[0]!, 'GET', '/connectors/gen/status')).body as { tasks: Array<{ state: string; worker_id: string }> };
+          const s = (await rest(ports[0]!, 'GET', `/connectors/${gen}/status`)).body as { tasks: Array<{ state: string; worker_id: string }> };
           return s.tasks?.length === 3 && s.tasks.every((t) => t.state === 'RUNNING') && new Set(s.tasks.map((t) => t.worker_id)).size >= 2 ? s : null;
         },
         { timeoutMs: 60000, message: 'source tasks spread and running' },
@@ -116,7 +118,7 @@ describe('Containers', () => {
       const survivors = ports.filter((p) => p !== victimPort);
       await waitFor(
         async () => {
-          const s = (await rest(survivors[0]!, 'GET', '/connectors/gen/status')).body as { tasks: Array<{ state: string; worker_id: string }> };
+          const s = (await rest(survivors[0]!, 'GET', `/connectors/${gen}/status`)).body as { tasks: Array<{ state: string; worker_id: string }> };
           return s.tasks.every((t) => t.state === 'RUNNING' && t.worker_id !== `127.0.0.1:${victimPort}`);
         },
         { timeoutMs: 40000, message: 'tasks of the killed container running elsewhere' },

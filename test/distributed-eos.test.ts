@@ -40,13 +40,14 @@ describe('Exactly-once sources (distributed)', () => {
     it(`kill -9 during transactions (${boundary} boundary): a read_committed consumer sees every record exactly once`, async () => {
       const group = uniqueName(`eos-${boundary}`);
       const topic = `${group}-orders`;
+      const gen = `${group}-gen`;
       const iterations = 30000;
       const workers = await Promise.all([0, 1].map(() => startWorker({ mode: 'distributed', workerConfig: clusterConfig(group) })));
       await waitFor(() => workers.filter(isLeader).length === 1 && workers.every((w) => w.logs().includes('"Joined group"')), { timeoutMs: 30000, message: 'both workers in the group' });
       const leader = workers.find(isLeader)!;
       const victim = workers.find((w) => w !== leader)!;
       const created = await victim.request('POST', '/connectors', {
-        name: 'gen',
+        name: gen,
         config: {
           'connector.class': 'DatagenSource',
           'kafka.topic': topic,
@@ -63,7 +64,7 @@ describe('Exactly-once sources (distributed)', () => {
       assert.equal(created.status, 201, JSON.stringify(created.body));
       const st = await waitFor(
         async () => {
-          const r = await leader.request('GET', '/connectors/gen/status');
+          const r = await leader.request('GET', `/connectors/${gen}/status`);
           const s = r.body as { tasks: Array<{ state: string; worker_id: string }> };
           return r.status === 200 && s.tasks.length === 2 && s.tasks.every((t) => t.state === 'RUNNING') && new Set(s.tasks.map((t) => t.worker_id)).size === 2 ? s : null;
         },
@@ -78,7 +79,7 @@ describe('Exactly-once sources (distributed)', () => {
 
       await waitFor(
         async () => {
-          const r = await leader.request('GET', '/connectors/gen/status');
+          const r = await leader.request('GET', `/connectors/${gen}/status`);
           const s = r.body as { tasks: Array<{ state: string; worker_id: string }> };
           return s.tasks.length === 2 && s.tasks.every((t) => t.state === 'RUNNING' && t.worker_id === workerIdOf(leader));
         },

@@ -68,6 +68,9 @@ describe('Distributed mode', () => {
 
   it('three workers share the work; kill -9 fails over after the delay; a fourth worker takes work without stopping the others', async () => {
     const group = uniqueName('dist');
+    // Connector names unique to the run: a sink's consumer group is connect-<name> on a shared broker.
+    const gen = `${group}-gen`;
+    const sink = `${group}-sink`;
     const topic = `${group}-orders`;
     const out = join(mkdtempSync(join(tmpdir(), 'ferry-dist-')), 'orders.jsonl');
     const iterations = 2500;
@@ -78,29 +81,29 @@ describe('Distributed mode', () => {
 
     // Writes sent to a follower are forwarded to the leader and applied.
     const src = await follower.request('POST', '/connectors', {
-      name: 'gen',
+      name: gen,
       config: { 'connector.class': 'DatagenSource', 'kafka.topic': topic, quickstart: 'orders', iterations: String(iterations), 'max.interval': '4', 'tasks.max': '3' },
     });
     assert.equal(src.status, 201, JSON.stringify(src.body));
-    const sink = await follower.request('POST', '/connectors', { name: 'sink', config: { 'connector.class': 'FileStreamSink', topics: topic, file: out, 'tasks.max': '3' } });
+    const sink = await follower.request('POST', '/connectors', { name: sink, config: { 'connector.class': 'FileStreamSink', topics: topic, file: out, 'tasks.max': '3' } });
     assert.equal(sink.status, 201, JSON.stringify(sink.body));
-    assert.equal((await follower.request('POST', '/connectors', { name: 'sink', config: { 'connector.class': 'FileStreamSink', topics: topic, file: out } })).status, 409);
+    assert.equal((await follower.request('POST', '/connectors', { name: sink, config: { 'connector.class': 'FileStreamSink', topics: topic, file: out } })).status, 409);
     // Exactly-once required on a cluster without it: rejected as Kafka Connect does.
-    const eos = await follower.request('POST', '/connectors', { name: 'eos', config: { 'connector.class': 'DatagenSource', 'kafka.topic': topic, 'exactly.once.support': 'required' } });
+    const eos = await follower.request('POST', '/connectors', { name: `${group}-eos`, config: { 'connector.class': 'DatagenSource', 'kafka.topic': topic, 'exactly.once.support': 'required' } });
     assert.equal(eos.status, 400);
     assert.match(eos.body.message, /exactly.once.support/);
 
-    for (const name of ['gen', 'sink']) await leader.waitForRunning(name, 60000);
-    const gen = (await status(leader, 'gen'))!;
+    for (const name of [gen, sink]) await leader.waitForRunning(name, 60000);
+    const gen = (await status(leader, gen))!;
     assert.equal(gen.tasks.length, 3);
     // Work spread over the workers, each status naming the worker that runs it.
     const ids = new Set(workers.map(workerIdOf));
-    const allPlaces = [gen.connector.worker_id, ...gen.tasks.map((t) => t.worker_id), (await status(leader, 'sink'))!.tasks[0]!.worker_id];
+    const allPlaces = [gen.connector.worker_id, ...gen.tasks.map((t) => t.worker_id), (await status(leader, sink))!.tasks[0]!.worker_id];
     for (const id of allPlaces) assert.ok(ids.has(id), `worker_id ${id} is one of the workers`);
     assert.ok(new Set(allPlaces).size >= 2, `work spread over several workers: ${allPlaces.join(', ')}`);
 
     // Every worker answers status and task configs from the topics: the same answers as the leader's.
-    for (const name of ['gen', 'sink']) {
+    for (const name of [gen, sink]) {
       await waitFor(
         async () => {
           const l = JSON.stringify(await status(leader, name));
@@ -110,7 +113,7 @@ describe('Distributed mode', () => {
         { timeoutMs: 15000, message: `every worker shows the leader's status of ${name}` },
       );
     }
-    const tasksFromFollower = await follower.request('GET', '/connectors/gen/tasks');
+    const tasksFromFollower = await follower.request('GET', `/connectors/${gen}/tasks`);
     assert.equal(tasksFromFollower.status, 200);
     assert.deepEqual(
       tasksFromFollower.body.map((t: { id: { task: number }; config: Record<string, string> }) => [t.id.task, t.config['task.id']]),
@@ -125,28 +128,28 @@ describe('Distributed mode', () => {
     await waitFor(() => readLines(out).length > 600, { timeoutMs: 60000, message: 'records flowing' });
     const victim = workers.find((w) => w !== leader && gen.tasks.some((t) => t.worker_id === workerIdOf(w))) ?? workers.find((w) => w !== leader)!;
     const victimId = workerIdOf(victim);
-    const moved = [...gen.tasks.filter((t) => t.worker_id === victimId).map((t) => `gen-${t.id}`)];
-    const sinkStatus = (await status(leader, 'sink'))!;
-    if (sinkStatus.tasks[0]!.worker_id === victimId) moved.push('sink-0');
+    const moved = [...gen.tasks.filter((t) => t.worker_id === victimId).map((t) => `${gen}-${t.id}`)];
+    const sinkStatus = (await status(leader, sink))!;
+    if (sinkStatus.tasks[0]!.worker_id === victimId) moved.push(`${sink}-0`);
     await victim.kill();
     const killedAt = Date.now();
     // What was durable at the kill: the source offsets (only the owner writes them, and it is gone).
     const committedAtKill = new Map<number, number>();
     await waitFor(
       async () => {
-        const r = await leader.request('GET', '/connectors/gen/offsets');
+        const r = await leader.request('GET', `/connectors/${gen}/offsets`);
         for (const o of r.body.offsets as Array<{ partition: { task: number }; offset: { position: number } }>) committedAtKill.set(o.partition.task, o.offset.position);
         return r.status === 200;
       },
       { timeoutMs: 10000, message: 'offsets at the kill' },
     );
     // And the sink's committed position against what the topic held.
-    const sinkOffsets = await leader.request('GET', '/connectors/sink/offsets');
+    const sinkOffsets = await leader.request('GET', `/connectors/${sink}/offsets`);
     const sinkCommittedAtKill = (sinkOffsets.body.offsets as Array<{ offset: { kafka_offset: number } }>).reduce((n, o) => n + o.offset.kafka_offset, 0);
     const topicEndAtKill = await topicSize(topic);
     const survivors = workers.filter((w) => w !== victim);
     const survivorIds = new Set(survivors.map(workerIdOf));
-    for (const name of ['gen', 'sink']) {
+    for (const name of [gen, sink]) {
       await waitFor(
         async () => {
           const s = await status(leader, name);
@@ -180,25 +183,25 @@ describe('Distributed mode', () => {
     }
     const fileDuplicates = idsInFile.length - unique.size;
     const topicDuplicates = topicRecords.length - seen.size;
-    const sinkReplayBound = moved.includes('sink-0') ? topicEndAtKill - sinkCommittedAtKill : 0;
+    const sinkReplayBound = moved.includes(`${sink}-0`) ? topicEndAtKill - sinkCommittedAtKill : 0;
     assert.ok(fileDuplicates <= topicDuplicates + sinkReplayBound, `file duplicates ${fileDuplicates} <= topic duplicates ${topicDuplicates} + uncommitted sink records ${sinkReplayBound}`);
     console.log(`failover ${failover} ms; moved ${moved.join(', ')}; topic duplicates ${topicDuplicates}; file duplicates ${fileDuplicates} (sink uncommitted at the kill: ${sinkReplayBound})`);
 
     // A fourth worker joins: some work moves to it, and work that stays is never restarted.
     const before = new Map<string, string>();
-    for (const name of ['gen', 'sink']) for (const t of (await status(leader, name))!.tasks) before.set(`${name}-${t.id}`, t.worker_id);
+    for (const name of [gen, sink]) for (const t of (await status(leader, name))!.tasks) before.set(`${name}-${t.id}`, t.worker_id);
     const startsBefore = new Map(await Promise.all(survivors.map(async (w) => [workerIdOf(w), await taskStarts(w)] as const)));
     const fourth = await startWorker({ mode: 'distributed', workerConfig: clusterConfig(group) });
     const fourthId = workerIdOf(fourth);
     await waitFor(
       async () => {
-        const all = [...(await status(leader, 'gen'))!.tasks, ...(await status(leader, 'sink'))!.tasks];
+        const all = [...(await status(leader, gen))!.tasks, ...(await status(leader, sink))!.tasks];
         return all.some((t) => t.worker_id === fourthId && t.state === 'RUNNING') && all.every((t) => t.state === 'RUNNING');
       },
       { timeoutMs: 30000, message: 'a task running on the fourth worker' },
     );
     const after = new Map<string, string>();
-    for (const name of ['gen', 'sink']) for (const t of (await status(leader, name))!.tasks) after.set(`${name}-${t.id}`, t.worker_id);
+    for (const name of [gen, sink]) for (const t of (await status(leader, name))!.tasks) after.set(`${name}-${t.id}`, t.worker_id);
     let stayed = 0;
     for (const [task, owner] of before) {
       if (after.get(task) !== owner) continue;
@@ -214,33 +217,34 @@ describe('Distributed mode', () => {
 
   it('a zombie worker (paused past its session) never commits offsets after its tasks moved', async () => {
     const group = uniqueName('zombie');
+    const gen = `${group}-gen`;
     const topic = `${group}-orders`;
     const workers = await Promise.all([0, 1].map(() => startWorker({ mode: 'distributed', workerConfig: clusterConfig(group) })));
     await waitFor(() => workers.filter(isLeader).length === 1 && workers.every((w) => w.logs().includes('"Joined group"')), { timeoutMs: 30000, message: 'every worker in the group, one leader' });
     const leader = workers.find(isLeader)!;
     const zombie = workers.find((w) => w !== leader)!;
     const created = await leader.request('POST', '/connectors', {
-      name: 'gen',
+      name: gen,
       config: { 'connector.class': 'DatagenSource', 'kafka.topic': topic, quickstart: 'orders', 'max.interval': '4', 'tasks.max': '2' },
     });
     assert.equal(created.status, 201);
-    await leader.waitForRunning('gen', 60000);
+    await leader.waitForRunning(gen, 60000);
     const st = await waitFor(
       async () => {
-        const s = await status(leader, 'gen');
+        const s = await status(leader, gen);
         return s && s.tasks.length === 2 && s.tasks.every((t) => t.state === 'RUNNING') && new Set(s.tasks.map((t) => t.worker_id)).size === 2 ? s : null;
       },
       { timeoutMs: 30000, message: 'one task on each worker' },
     );
     const zombieTasks = st.tasks.filter((t) => t.worker_id === workerIdOf(zombie)).map((t) => t.id);
     assert.ok(zombieTasks.length > 0, 'the follower runs a task');
-    await waitFor(async () => ((await leader.request('GET', '/connectors/gen/offsets')).body.offsets as unknown[]).length === 2, { message: 'both tasks committed' });
+    await waitFor(async () => ((await leader.request('GET', `/connectors/${gen}/offsets`)).body.offsets as unknown[]).length === 2, { message: 'both tasks committed' });
 
     process.kill(zombie.pid, 'SIGSTOP');
     try {
       await waitFor(
         async () => {
-          const s = await status(leader, 'gen');
+          const s = await status(leader, gen);
           return s && s.tasks.length === 2 && s.tasks.every((t) => t.state === 'RUNNING' && t.worker_id === workerIdOf(leader));
         },
         { timeoutMs: DELAY_MS + SESSION_MS + 20000, message: 'the zombie task taken over' },
@@ -250,7 +254,7 @@ describe('Distributed mode', () => {
     }
     await waitFor(() => /stopping every connector and task/.test(zombie.logs()), { timeoutMs: 20000, message: 'the zombie noticed it left the group' });
     // The zombie's last flush attempts come before it stops its tasks; give the leader's own commits a moment past them.
-    const committedNow = async () => new Map(((await leader.request('GET', '/connectors/gen/offsets')).body.offsets as Array<{ partition: { task: number }; offset: { position: number } }>).map((o) => [o.partition.task, o.offset.position]));
+    const committedNow = async () => new Map(((await leader.request('GET', `/connectors/${gen}/offsets`)).body.offsets as Array<{ partition: { task: number }; offset: { position: number } }>).map((o) => [o.partition.task, o.offset.position]));
     const mark = await committedNow();
     await waitFor(
       async () => {
@@ -264,7 +268,7 @@ describe('Distributed mode', () => {
     const records = await consume(`${group}-offsets`, { timeoutMs: 30000, settleMs: 1500 });
     for (const t of zombieTasks) {
       const positions = records
-        .filter((r) => r.key?.toString() === JSON.stringify(['gen', { task: t }]) && r.value)
+        .filter((r) => r.key?.toString() === JSON.stringify([gen, { task: t }]) && r.value)
         .map((r) => (JSON.parse(r.value!.toString()) as { position: number }).position);
       assert.ok(positions.length > 2, `positions of task ${t} recorded`);
       for (let i = 1; i < positions.length; i++) {
