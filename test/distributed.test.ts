@@ -85,8 +85,8 @@ describe('Distributed mode', () => {
       config: { 'connector.class': 'DatagenSource', 'kafka.topic': topic, quickstart: 'orders', iterations: String(iterations), 'max.interval': '4', 'tasks.max': '3' },
     });
     assert.equal(src.status, 201, JSON.stringify(src.body));
-    const sink = await follower.request('POST', '/connectors', { name: sink, config: { 'connector.class': 'FileStreamSink', topics: topic, file: out, 'tasks.max': '3' } });
-    assert.equal(sink.status, 201, JSON.stringify(sink.body));
+    const sinkCreated = await follower.request('POST', '/connectors', { name: sink, config: { 'connector.class': 'FileStreamSink', topics: topic, file: out, 'tasks.max': '3' } });
+    assert.equal(sinkCreated.status, 201, JSON.stringify(sinkCreated.body));
     assert.equal((await follower.request('POST', '/connectors', { name: sink, config: { 'connector.class': 'FileStreamSink', topics: topic, file: out } })).status, 409);
     // Exactly-once required on a cluster without it: rejected as Kafka Connect does.
     const eos = await follower.request('POST', '/connectors', { name: `${group}-eos`, config: { 'connector.class': 'DatagenSource', 'kafka.topic': topic, 'exactly.once.support': 'required' } });
@@ -94,11 +94,11 @@ describe('Distributed mode', () => {
     assert.match(eos.body.message, /exactly.once.support/);
 
     for (const name of [gen, sink]) await leader.waitForRunning(name, 60000);
-    const gen = (await status(leader, gen))!;
-    assert.equal(gen.tasks.length, 3);
+    const genStatus = (await status(leader, gen))!;
+    assert.equal(genStatus.tasks.length, 3);
     // Work spread over the workers, each status naming the worker that runs it.
     const ids = new Set(workers.map(workerIdOf));
-    const allPlaces = [gen.connector.worker_id, ...gen.tasks.map((t) => t.worker_id), (await status(leader, sink))!.tasks[0]!.worker_id];
+    const allPlaces = [genStatus.connector.worker_id, ...genStatus.tasks.map((t) => t.worker_id), (await status(leader, sink))!.tasks[0]!.worker_id];
     for (const id of allPlaces) assert.ok(ids.has(id), `worker_id ${id} is one of the workers`);
     assert.ok(new Set(allPlaces).size >= 2, `work spread over several workers: ${allPlaces.join(', ')}`);
 
@@ -126,9 +126,9 @@ describe('Distributed mode', () => {
 
     // kill -9 a follower that runs a source task, mid-stream.
     await waitFor(() => readLines(out).length > 600, { timeoutMs: 60000, message: 'records flowing' });
-    const victim = workers.find((w) => w !== leader && gen.tasks.some((t) => t.worker_id === workerIdOf(w))) ?? workers.find((w) => w !== leader)!;
+    const victim = workers.find((w) => w !== leader && genStatus.tasks.some((t) => t.worker_id === workerIdOf(w))) ?? workers.find((w) => w !== leader)!;
     const victimId = workerIdOf(victim);
-    const moved = [...gen.tasks.filter((t) => t.worker_id === victimId).map((t) => `${gen}-${t.id}`)];
+    const moved = [...genStatus.tasks.filter((t) => t.worker_id === victimId).map((t) => `${gen}-${t.id}`)];
     const sinkStatus = (await status(leader, sink))!;
     if (sinkStatus.tasks[0]!.worker_id === victimId) moved.push(`${sink}-0`);
     await victim.kill();
