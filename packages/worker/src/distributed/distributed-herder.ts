@@ -8,7 +8,8 @@ import type { HerderDeps } from '../herder/deps.js';
 import type { ConnectorInfo, ConnectorStatus, OffsetEntry, StatusEntry } from '../herder/herder.js';
 import { TaskFactory } from '../herder/task-factory.js';
 import { validateConnectorConfig, type ConfigInfos } from '../herder/validation.js';
-import { traceOf } from '../runtime/error-handling.js';
+import { ErrorHandlingConfig, traceOf } from '../runtime/error-handling.js';
+import { backoffDelay } from '../runtime/backoff.js';
 import type { SinkTaskRunner } from '../runtime/sink-task-runner.js';
 import type { SourceTaskRunner } from '../runtime/source-task-runner.js';
 import type { ConfigChange, KafkaConfigLog } from '../stores/kafka-config-log.js';
@@ -74,6 +75,8 @@ export class DistributedHerder implements GroupCallbacks {
   private member!: GroupMember;
   private stopped = false;
   private readonly view: ClusterView;
+  /** Automatic restarts of failed tasks (errors.task.restart.*): consecutive failures and pending timers, by task. */
+  private readonly failures = new Map<string, { count: number; timer?: NodeJS.Timeout; startedAt: number }>();
   leaderUrl = '';
   generation = -1;
   readonly taskStarts: Counter<'connector' | 'task'>;
@@ -103,6 +106,7 @@ export class DistributedHerder implements GroupCallbacks {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.delayTimer) clearTimeout(this.delayTimer);
+    for (const f of this.failures.values()) if (f.timer) clearTimeout(f.timer);
     await this.ops.run(() => this.stopAll());
     await this.factory.close();
   }
@@ -404,6 +408,7 @@ export class DistributedHerder implements GroupCallbacks {
         onStateChange: (state, detail) => {
           if (slot.generation !== generation || this.tasks.get(key) !== slot) return;
           void this.setTaskStatus(connector, id, state, detail);
+          if (state === 'FAILED') this.scheduleAutoRestart(connector, id, generation);
         },
         onTopic: () => {},
       });
@@ -418,6 +423,47 @@ export class DistributedHerder implements GroupCallbacks {
     } catch (err) {
       void this.setTaskStatus(connector, id, 'FAILED', { trace: traceOf(err) });
     }
+  }
+
+  /** Restarts a FAILED task with exponential backoff, per its connector's errors.task.restart.* options. */
+  private scheduleAutoRestart(connector: string, id: number, generation: number): void {
+    const key = `${connector}-${id}`;
+    if (this.stopped) return;
+    let s;
+    try {
+      s = ErrorHandlingConfig.parse(this.deps.configLog.connectors.get(connector) ?? {});
+    } catch {
+      return;
+    }
+    if (!s['errors.task.restart.enable']) return;
+    const f = this.failures.get(key) ?? { count: 0, startedAt: Date.now() };
+    this.failures.set(key, f);
+    if (f.timer) return;
+    const max = s['errors.task.restart.backoff.max.ms'];
+    if (Date.now() - f.startedAt > max) f.count = 0;
+    const limit = s['errors.task.restart.max.attempts'];
+    if (limit >= 0 && f.count >= limit) {
+      this.log.error({ connector, task: id }, `Task failed ${f.count} times in a row; left FAILED`);
+      return;
+    }
+    f.count++;
+    const initial = s['errors.task.restart.backoff.initial.ms'];
+    const delay = initial === 0 ? 0 : backoffDelay(f.count, initial, max);
+    this.log.warn({ connector, task: id, delay, attempt: f.count }, 'Task failed; restarting automatically');
+    f.timer = setTimeout(() => {
+      f.timer = undefined;
+      void this.ops
+        .run(async () => {
+          const slot = this.tasks.get(key);
+          if (!slot || slot.generation !== generation || this.stopped) return;
+          this.deps.metrics.taskRestarts.inc({ connector, task: String(id) });
+          await this.stopTask(key, false);
+          f.startedAt = Date.now();
+          this.startTask(connector, id);
+        })
+        .catch((err) => this.log.error({ err: (err as Error).message }, 'Automatic restart failed'));
+    }, delay);
+    f.timer.unref();
   }
 
   private async stopTask(key: string, report = true): Promise<void> {
@@ -452,6 +498,9 @@ export class DistributedHerder implements GroupCallbacks {
     const key = `${name}-${id}`;
     if (!this.owned.tasks.some((o) => taskKey(o) === key)) return false;
     await this.ops.run(async () => {
+      const f = this.failures.get(key);
+      if (f?.timer) clearTimeout(f.timer);
+      this.failures.delete(key);
       await this.stopTask(key, false);
       this.startTask(name, id);
     });
