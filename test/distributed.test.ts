@@ -277,4 +277,34 @@ describe('Distributed mode', () => {
     }
     assert.match(zombie.logs(), /not a confirmed member of the current generation|Left the group/);
   });
+
+  it('a task restart sent to a worker that does not run the task reaches the worker that does', async () => {
+    const group = uniqueName('restart');
+    const gen = `${group}-gen`;
+    const workers = await Promise.all([0, 1].map(() => startWorker({ mode: 'distributed', workerConfig: clusterConfig(group) })));
+    await waitFor(() => workers.filter(isLeader).length === 1 && workers.every((w) => w.logs().includes('"Joined group"')), { timeoutMs: 30000, message: 'both workers in the group' });
+    const created = await workers[0]!.request('POST', '/connectors', {
+      name: gen,
+      config: { 'connector.class': 'DatagenSource', 'kafka.topic': `${group}-orders`, quickstart: 'orders', 'max.interval': '50', 'tasks.max': '2' },
+    });
+    assert.equal(created.status, 201);
+    const st = await waitFor(
+      async () => {
+        const s = await status(workers[0]!, gen);
+        return s && s.tasks.length === 2 && s.tasks.every((t) => t.state === 'RUNNING') && new Set(s.tasks.map((t) => t.worker_id)).size === 2 ? s : null;
+      },
+      { timeoutMs: 60000, message: 'one task on each worker' },
+    );
+    for (const t of st.tasks) {
+      const owner = workers.find((w) => workerIdOf(w) === t.worker_id)!;
+      const other = workers.find((w) => w !== owner)!;
+      const key = `${gen}-${t.id}`;
+      const before = (await taskStarts(owner)).get(key) ?? 0;
+      const r = await other.request('POST', `/connectors/${gen}/tasks/${t.id}/restart`);
+      assert.equal(r.status, 204, JSON.stringify(r.body));
+      await waitFor(async () => ((await taskStarts(owner)).get(key) ?? 0) === before + 1, { timeoutMs: 15000, message: `${key} restarted by its owner` });
+      assert.equal((await taskStarts(other)).get(key) ?? 0, 0, `${key} never started on the other worker`);
+    }
+    assert.equal((await workers[0]!.request('POST', `/connectors/${gen}/tasks/7/restart`)).status, 404);
+  });
 });

@@ -3,7 +3,7 @@ import { Counter } from 'prom-client';
 import type { Connector, ConnectorConfig, OffsetStore, ConnectorPlugin, SourceConnectorContext, TargetState, TaskConfig, TaskState } from '@ferry/core';
 import { maskConfig, resolveConfig } from '../config/config-providers.js';
 import { SerialQueue } from '../stores/atomic-file.js';
-import { badRequest, conflict } from '../herder/errors.js';
+import { badRequest, conflict, notFound } from '../herder/errors.js';
 import type { HerderDeps } from '../herder/deps.js';
 import type { ConnectorInfo, ConnectorStatus, OffsetEntry, StatusEntry } from '../herder/herder.js';
 import { TaskFactory } from '../herder/task-factory.js';
@@ -686,6 +686,7 @@ export class DistributedHerder implements GroupCallbacks {
 
   async restartTask(name: string, id: number): Promise<void> {
     this.configOf(name);
+    if (id >= (this.deps.configLog.tasks.get(name)?.length ?? 0)) throw notFound(`Task ${name}-${id} not found`);
     if (!(await this.restartTaskHere(name, id))) throw conflict(`Task ${name}-${id} does not run on this worker`);
   }
 
