@@ -306,5 +306,18 @@ describe('Distributed mode', () => {
       assert.equal((await taskStarts(other)).get(key) ?? 0, 0, `${key} never started on the other worker`);
     }
     assert.equal((await workers[0]!.request('POST', `/connectors/${gen}/tasks/7/restart`)).status, 404);
+
+    // Active topics come from the status topic: every worker lists them; a reset sent to any worker clears them everywhere.
+    for (const w of workers) {
+      await waitFor(async () => JSON.stringify((await w.request('GET', `/connectors/${gen}/topics`)).body) === JSON.stringify({ [gen]: { topics: [`${group}-orders`] } }), {
+        timeoutMs: 15000,
+        message: `active topics on ${workerIdOf(w)}`,
+      });
+    }
+    const follower = workers.find((w) => !isLeader(w))!;
+    assert.equal((await follower.request('PUT', `/connectors/${gen}/topics/reset`)).status, 202);
+    for (const w of workers) {
+      await waitFor(async () => ((await w.request('GET', `/connectors/${gen}/topics`)).body[gen].topics as string[]).length === 0, { timeoutMs: 15000, message: `topics reset on ${workerIdOf(w)}` });
+    }
   });
 });

@@ -410,7 +410,7 @@ export class DistributedHerder implements GroupCallbacks {
           void this.setTaskStatus(connector, id, state, detail);
           if (state === 'FAILED') this.scheduleAutoRestart(connector, id, generation);
         },
-        onTopic: () => {},
+        onTopic: (topic) => void this.deps.status.putTopic(connector, topic, id).catch(() => undefined),
       });
       slot.runner = runner;
       if (this.deps.configLog.targets.get(connector) === 'PAUSED') runner.pause();
@@ -557,11 +557,14 @@ export class DistributedHerder implements GroupCallbacks {
 
   topics(name: string): string[] {
     this.configOf(name);
-    return [];
+    return this.deps.status.topics(name);
   }
 
+  /** Forwarded to the leader like every write; the tombstones reach every worker through the status topic. */
   resetTopics(name: string): void {
     this.configOf(name);
+    this.requireLeader();
+    void this.deps.status.resetTopics(name).catch((err) => this.log.warn({ err: (err as Error).message }, 'Active topics not reset'));
   }
 
   async validate(config: Record<string, string>, pluginName?: string): Promise<ConfigInfos> {

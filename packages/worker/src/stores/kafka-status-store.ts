@@ -16,6 +16,8 @@ interface Stored extends StateEntry {
 export class KafkaStatusStore implements StatusStore {
   private readonly connectors = new Map<string, Stored>();
   private readonly tasks = new Map<string, Map<number, Stored>>();
+  /** Active topics per connector (`status-topic-<topic>:connector-<name>`). */
+  private readonly activeTopics = new Map<string, Set<string>>();
 
   constructor(
     private readonly log: () => KafkaLog,
@@ -34,6 +36,18 @@ export class KafkaStatusStore implements StatusStore {
           ...(typeof v.message === 'string' ? { message: v.message } : {}),
         }
       : null;
+    if (key.startsWith('status-topic-')) {
+      const rest = key.slice('status-topic-'.length);
+      const at = rest.indexOf(':connector-');
+      if (at < 0) return;
+      const topic = rest.slice(0, at);
+      const connector = rest.slice(at + ':connector-'.length);
+      let set = this.activeTopics.get(connector);
+      if (!set) this.activeTopics.set(connector, (set = new Set()));
+      if (r.value) set.add(topic);
+      else set.delete(topic);
+      return;
+    }
     if (key.startsWith('status-connector-')) {
       const name = key.slice('status-connector-'.length);
       if (!entry) return void this.connectors.delete(name);
@@ -83,8 +97,27 @@ export class KafkaStatusStore implements StatusStore {
   }
 
   async remove(name: string): Promise<void> {
-    const keys = [`status-connector-${name}`, ...[...(this.tasks.get(name)?.keys() ?? [])].map((t) => `status-task-${name}-${t}`)];
+    const keys = [
+      `status-connector-${name}`,
+      ...[...(this.tasks.get(name)?.keys() ?? [])].map((t) => `status-task-${name}-${t}`),
+      ...this.topics(name).map((t) => `status-topic-${t}:connector-${name}`),
+    ];
     await this.log().send(keys.map((key) => ({ key, value: null })));
+  }
+
+  /** Topics the connector's tasks used (Kafka Connect's active topics). */
+  topics(name: string): string[] {
+    return [...(this.activeTopics.get(name) ?? [])].sort();
+  }
+
+  async putTopic(name: string, topic: string, task: number): Promise<void> {
+    if (this.activeTopics.get(name)?.has(topic)) return;
+    const value = { topic: { name: topic, connector: name, task, discoverTimestamp: Date.now() } };
+    await this.log().send([{ key: `status-topic-${topic}:connector-${name}`, value: Buffer.from(JSON.stringify(value)) }]);
+  }
+
+  async resetTopics(name: string): Promise<void> {
+    await this.log().send(this.topics(name).map((t) => ({ key: `status-topic-${t}:connector-${name}`, value: null })));
   }
 
   /** Removes the statuses of tasks numbered `from` and above (after a connector shrank). */
