@@ -315,6 +315,9 @@ describe('Distributed mode', () => {
       });
     }
     const follower = workers.find((w) => !isLeader(w))!;
+    // Stopped first: running tasks would record the topic again as they write.
+    assert.equal((await follower.request('PUT', `/connectors/${gen}/stop`)).status, 204);
+    await waitFor(async () => (await status(workers[0]!, gen))?.connector.state === 'STOPPED', { timeoutMs: 15000, message: 'connector stopped' });
     assert.equal((await follower.request('PUT', `/connectors/${gen}/topics/reset`)).status, 202);
     for (const w of workers) {
       await waitFor(async () => ((await w.request('GET', `/connectors/${gen}/topics`)).body[gen].topics as string[]).length === 0, { timeoutMs: 15000, message: `topics reset on ${workerIdOf(w)}` });
