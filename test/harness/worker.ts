@@ -20,6 +20,8 @@ export interface WorkerHandle {
   /** REST base URL, e.g. http://127.0.0.1:40123 */
   url: string;
   port: number;
+  /** Process id (signals such as SIGSTOP/SIGCONT). */
+  pid: number;
   /** The worker's folder: worker.json, data/ (offsets, configs), connectors/, worker.log */
   dir: string;
   /** Calls the REST API; bodies are JSON. */
@@ -42,6 +44,8 @@ export interface StartOptions {
   /** Connector files deployed at start (written into dir/connectors/). */
   connectors?: Array<{ name: string; config: Record<string, unknown> }>;
   env?: NodeJS.ProcessEnv;
+  /** `distributed` runs `connect-worker distributed` (the caller sets group.id and the storage topics). */
+  mode?: 'standalone' | 'distributed';
 }
 
 const live = new Set<ChildProcess>();
@@ -71,7 +75,7 @@ export async function startWorker(opts: StartOptions = {}): Promise<WorkerHandle
   for (const c of opts.connectors ?? []) writeFileSync(join(dir, 'connectors', `${c.name}.json`), JSON.stringify(c, null, 2));
   const logFile = join(dir, 'worker.log');
   const log = createWriteStream(logFile, { flags: 'a' });
-  const child: ChildProcess = spawn(process.execPath, ['--import', TSX, '--conditions=development', BIN, 'standalone', join(dir, 'worker.json')], {
+  const child: ChildProcess = spawn(process.execPath, ['--import', TSX, '--conditions=development', BIN, opts.mode ?? 'standalone', join(dir, 'worker.json')], {
     cwd: dir,
     env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info', FERRY_EXIT_WITH_PARENT: '1', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -106,6 +110,7 @@ export async function startWorker(opts: StartOptions = {}): Promise<WorkerHandle
   const handle: WorkerHandle = {
     url,
     port,
+    pid: child.pid!,
     dir,
     async request(method, path, body) {
       const res = await fetch(url + path, {

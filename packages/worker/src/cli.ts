@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { StandaloneWorker, VERSION } from './worker.js';
 import { WorkerConfigDef } from './config/worker-config.js';
 import { hashSecret } from './rest/auth.js';
+import { runDistributed } from './distributed/run.js';
 
 /** `connect-worker standalone <worker.json> [connector.json ...]` */
 export async function main(argv: string[]): Promise<void> {
@@ -41,6 +42,14 @@ export async function main(argv: string[]): Promise<void> {
         }, 1000).unref();
       }
       process.on('unhandledRejection', (err) => worker.logs.get('worker').error({ err: String((err as Error)?.stack ?? err) }, 'Unhandled rejection'));
+    });
+  program
+    .command('distributed')
+    .description('Run a worker of a cluster: configs, offsets and statuses in Kafka topics, work shared by the workers of group.id.')
+    .argument('<worker.json>', 'worker config file (JSON)')
+    .action(async (workerFile: string) => {
+      const workerConfig = JSON.parse(await readFile(workerFile, 'utf8')) as Record<string, unknown>;
+      await runDistributed(workerConfig);
     });
   program
     .command('options')

@@ -1,5 +1,6 @@
 /** @ferry/worker: the runtime that runs connectors. */
 export { StandaloneWorker, VERSION, type StandaloneOptions } from './worker.js';
+export { DistributedWorker, type DistributedOptions } from './distributed/distributed-worker.js';
 export { Herder } from './herder/herder.js';
 export { PluginRegistry, type AnyPlugin } from './plugins/registry.js';
 export { WorkerConfigDef, loadWorkerConfig, envOverrides } from './config/worker-config.js';

@@ -25,6 +25,8 @@ export interface TaskSpec {
   /** Stored (unresolved) connector and task configs, carried by chunked jobs to the worker that runs them. */
   rawConfig?: Record<string, string>;
   rawTaskConfig?: TaskConfig;
+  /** Exactly-once sources: the task's transactional producer and its transaction boundaries. */
+  exactlyOnce?: { producer: BackboneProducer; transactions: import('../runtime/source-task-runner.js').SourceTransactions };
 }
 
 /** Wires a task with its converters, transforms, error policy and backbone clients. */
@@ -122,7 +124,8 @@ export class TaskFactory {
       return new SourceTaskRunner({
         ...base,
         task,
-        producer: lazyProducer,
+        producer: spec.exactlyOnce?.producer ?? lazyProducer,
+        transactions: spec.exactlyOnce?.transactions,
         offsetStore: deps.offsetStore,
         jobs: deps.jobs
           ? (signal) =>

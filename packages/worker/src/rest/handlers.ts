@@ -25,8 +25,11 @@ export interface RestResponse {
   contentType?: string;
 }
 
+/** What the REST API needs of a herder (standalone or distributed). */
+export type HerderApi = Pick<Herder, keyof Herder>;
+
 export interface RestContext {
-  herder: Herder;
+  herder: HerderApi;
   registry: PluginRegistry;
   logs: LogManager;
   metrics: WorkerMetrics;

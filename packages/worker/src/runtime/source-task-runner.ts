@@ -26,6 +26,15 @@ export interface SourceRunnerDeps extends TaskRunnerDeps {
   jobs?: ((signal: AbortSignal) => ChunkJobs) | undefined;
   /** Records converted but not yet acknowledged before poll() waits (backpressure). */
   maxBufferedRecords?: number;
+  /** Exactly-once: records and their offsets commit in one transaction, ending per `boundary`. */
+  transactions?: SourceTransactions;
+}
+
+export interface SourceTransactions {
+  boundary: 'poll' | 'interval';
+  intervalMs: number;
+  /** Writes the offsets into the open transaction and commits it. */
+  commit(offsets: CommittedOffset[]): Promise<void>;
 }
 
 const yieldToEventLoop = () => new Promise<void>((r) => setImmediate(r));
@@ -53,6 +62,8 @@ interface Batch {
   dropped: SourceRecord[];
   /** Last source offset per partition in this batch. */
   offsets: Map<string, CommittedOffset>;
+  /** Exactly-once with interval boundaries: end the open transaction here. */
+  endTransaction?: boolean;
 }
 
 /**
@@ -77,6 +88,9 @@ export class SourceTaskRunner extends TaskRunnerBase {
   /** Set once a stop timed out: this runner must never write again (no zombie duplicates). */
   private cancelled = false;
   private readonly partitionKeys = new WeakMap<SourcePartition, string>();
+  /** Exactly-once: offsets of the open transaction, and when it began. */
+  private txnOffsets = new Map<string, CommittedOffset>();
+  private txnStarted = 0;
 
   constructor(private readonly sdeps: SourceRunnerDeps) {
     super(sdeps);
@@ -229,8 +243,9 @@ export class SourceTaskRunner extends TaskRunnerBase {
           if (this.cancelled) return;
         }
         let i = 0;
+        if (this.sdeps.transactions) await this.transactionStep(batches);
         for (const b of batches) {
-          for (const [k, v] of b.offsets) this.committable.set(k, v);
+          if (!this.sdeps.transactions) for (const [k, v] of b.offsets) this.committable.set(k, v);
           if (this.task.commitRecord) {
             for (const r of b.records) this.task.commitRecord(r, metadata[i++] ?? null);
             for (const r of b.dropped) this.task.commitRecord(r, null);
@@ -242,6 +257,37 @@ export class SourceTaskRunner extends TaskRunnerBase {
       }
     } catch (err) {
       this.sendFailure = err;
+    }
+  }
+
+  /** Exactly-once: collects the request's offsets and commits the transaction at its boundary. */
+  private async transactionStep(batches: Batch[]): Promise<void> {
+    const tx = this.sdeps.transactions!;
+    if (this.txnOffsets.size === 0 && this.txnStarted === 0) this.txnStarted = Date.now();
+    let hadOffsets = false;
+    for (const b of batches) {
+      for (const [k, v] of b.offsets) this.txnOffsets.set(k, v);
+      hadOffsets ||= b.offsets.size > 0;
+    }
+    const end =
+      tx.boundary === 'poll'
+        ? hadOffsets || this.pending.length === 0
+        : batches.some((b) => b.endTransaction) || Date.now() - this.txnStarted >= tx.intervalMs;
+    if (end) await this.commitTransaction();
+  }
+
+  private async commitTransaction(): Promise<void> {
+    const entries = [...this.txnOffsets.values()];
+    const t0 = performance.now();
+    await this.sdeps.transactions!.commit(entries);
+    this.txnOffsets = new Map();
+    this.txnStarted = 0;
+    this.deps.metrics.offsetCommitSuccess.inc(this.labels);
+    this.deps.metrics.offsetCommitSeconds.observe(this.labels, (performance.now() - t0) / 1000);
+    try {
+      await this.task.commit?.(entries);
+    } catch (err) {
+      this.deps.logger.warn({ err: (err as Error).message }, 'Source task commit() failed');
     }
   }
 
@@ -296,6 +342,13 @@ export class SourceTaskRunner extends TaskRunnerBase {
 
   /** Writes acknowledged offsets to the offset store, then tells the task which are durable. */
   flushOffsets(): Promise<void> {
+    if (this.sdeps.transactions) {
+      // Interval boundaries end in the send loop, in order with the records.
+      if (this.sdeps.transactions.boundary === 'interval' && this.txnStarted && !this.stopping && !this.cancelled) {
+        this.enqueue({ messages: [], records: [], dropped: [], offsets: new Map(), endTransaction: true });
+      }
+      return Promise.resolve();
+    }
     if (this.flushing) return this.flushing;
     if (this.committable.size === 0 || this.cancelled) return Promise.resolve();
     const snapshot = this.committable;
@@ -349,6 +402,7 @@ export class SourceTaskRunner extends TaskRunnerBase {
       while (this.sending) await this.sending;
       if (this.flushing) await this.flushing;
       await this.flushOffsets();
+      if (this.sdeps.transactions && this.txnStarted && !this.sendFailure) await this.commitTransaction();
       return 'done' as const;
     })();
     const outcome = await Promise.race([graceful, timeout]);
