@@ -2,7 +2,8 @@
 #   docker run -p 8083:8083 -e CONNECT_BOOTSTRAP_SERVERS=kafka:9092 ferry-worker
 # Worker options come from configs/worker.json overridden by CONNECT_* variables;
 # mount connector files on /app/configs/connectors (watched) or use the REST API.
-FROM node:20-bookworm-slim AS build
+ARG BASE=node:24-bookworm-slim
+FROM ${BASE} AS build
 WORKDIR /app
 COPY package.json package-lock.json turbo.json tsconfig.json tsconfig.base.json ./
 COPY packages/core/package.json packages/core/
@@ -14,7 +15,7 @@ COPY packages packages
 RUN npx tsc -b packages/core packages/connectors packages/worker \
  && npm prune --omit=dev --no-audit --no-fund
 
-FROM node:20-bookworm-slim
+FROM ${BASE}
 WORKDIR /app
 ENV NODE_ENV=production \
     CONNECT_REST_HOST_NAME=0.0.0.0 \
