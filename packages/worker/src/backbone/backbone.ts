@@ -40,6 +40,12 @@ export interface ConsumerHandlers {
   onBatch(messages: InMessage[], tp: TopicPartition): Promise<void>;
   /** The full new assignment after a rebalance. */
   onAssignment(assigned: TopicPartition[]): Promise<void> | void;
+  /**
+   * Partitions this member gives up, before any other member can be assigned
+   * them: the last commit and close() belong here. No batch of them is being
+   * handed over while it runs, and none follows.
+   */
+  onRevoke?(revoked: TopicPartition[]): Promise<void> | void;
 }
 
 export interface BackboneConsumer {
@@ -79,7 +85,7 @@ export interface Backbone {
   /** `connection` replaces the backbone's producer connection for this client (a connector's allowed overrides). */
   producer(opts: { clientId: string; connection?: KafkaConnection }): BackboneProducer;
   /** `connection` replaces the backbone's consumer connection for this client (a connector's allowed overrides). */
-  consumer(opts: { groupId: string; clientId: string; fromBeginning?: boolean; connection?: KafkaConnection }): BackboneConsumer;
+  consumer(opts: { groupId: string; clientId: string; fromBeginning?: boolean; connection?: KafkaConnection; groupInstanceId?: string }): BackboneConsumer;
   admin(): BackboneAdmin;
   close(): Promise<void>;
 }

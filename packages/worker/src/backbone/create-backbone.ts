@@ -2,15 +2,49 @@ import type { LogManager } from '../logging.js';
 import type { WorkerSettings } from '../config/worker-config.js';
 import type { Backbone } from './backbone.js';
 import { KafkaBackbone } from './kafka-backbone.js';
+import type { KafkaConnections } from './kafka-connection.js';
+import { PlatformaticBackbone } from './platformatic-backbone.js';
+import { parseAssignmentStrategy } from './assignors.js';
 
-/** The one place that picks and builds the worker's backbone from its settings. */
+/** The worker refuses to start with a combination the chosen client cannot honour. */
+export class UnsupportedBackboneOptionError extends Error {
+  override readonly name = 'UnsupportedBackboneOptionError';
+}
+
+function plainConnections(settings: WorkerSettings): KafkaConnections {
+  const c = { brokers: settings['bootstrap.servers'] };
+  return { admin: c, producer: c, consumer: c };
+}
+
+/** The one place that picks and builds the worker's backbone from its settings (`kafka.client`). */
 export function createBackbone(settings: WorkerSettings, _raw: Record<string, string>, logs: LogManager): Backbone {
-  return new KafkaBackbone({
-    brokers: settings['bootstrap.servers'],
+  const strategy = parseAssignmentStrategy(settings['consumer.partition.assignment.strategy']);
+  if (settings['kafka.client'] === 'kafkajs') {
+    if (strategy !== 'range') {
+      throw new UnsupportedBackboneOptionError(
+        `consumer.partition.assignment.strategy=${strategy} needs kafka.client=platformatic: kafkajs has no cooperative rebalancing`,
+      );
+    }
+    if (settings['consumer.group.instance.id']) {
+      throw new UnsupportedBackboneOptionError('consumer.group.instance.id (static membership) needs kafka.client=platformatic: kafkajs has no static membership');
+    }
+    return new KafkaBackbone({
+      brokers: settings['bootstrap.servers'],
+      clientId: settings['client.id'],
+      logger: logs.get('backbone'),
+      sessionTimeoutMs: settings['consumer.session.timeout.ms'],
+      heartbeatIntervalMs: settings['consumer.heartbeat.interval.ms'],
+      fetchMaxWaitMs: settings['consumer.fetch.max.wait.ms'],
+    });
+  }
+  return new PlatformaticBackbone({
+    connections: plainConnections(settings),
     clientId: settings['client.id'],
     logger: logs.get('backbone'),
     sessionTimeoutMs: settings['consumer.session.timeout.ms'],
     heartbeatIntervalMs: settings['consumer.heartbeat.interval.ms'],
     fetchMaxWaitMs: settings['consumer.fetch.max.wait.ms'],
+    metadataMaxAgeMs: settings['metadata.max.age.ms'],
+    assignmentStrategy: strategy,
   });
 }

@@ -1,5 +1,5 @@
 import { Kafka, logLevel, Partitioners, type Admin, type Consumer, type IHeaders, type Producer } from 'kafkajs';
-import { NotConnectedError, type Logger, type RecordMetadata, type TopicPartition, type TopicPartitionOffset } from '@ferry/core';
+import { NotConnectedError, RetriableError, type Logger, type RecordMetadata, type TopicPartition, type TopicPartitionOffset } from '@ferry/core';
 import type {
   Backbone,
   BackboneAdmin,
@@ -63,6 +63,22 @@ function fromHeaders(h: IHeaders | undefined): InMessage['headers'] {
   return out;
 }
 
+/** kafkajs's transient errors (retriable flag, connection and timeout errors) become RetriableError at the interface. */
+function translate(what: string, err: unknown, always = false): unknown {
+  const e = err as Error & { retriable?: boolean };
+  if (!(e instanceof Error)) return err;
+  const transient = always || e.retriable === true || /KafkaJS(Connection|RequestTimeout|NumberOfRetriesExceeded|BrokerNotFound|LockTimeout)/.test(e.name);
+  return transient ? new RetriableError(`${what}: ${e.message}`, { cause: e }) : err;
+}
+
+/**
+ * Members of one group join one at a time: kafkajs members joining at the
+ * same instant can leave the group stuck in a rebalance. Each waits for the
+ * previous one's first assignment (or 10 s).
+ */
+const joinGates = new Map<string, Promise<void>>();
+const JOIN_GATE_MS = 10_000;
+
 export class KafkaBackbone implements Backbone {
   readonly name = 'kafka';
   private readonly kafka: Kafka;
@@ -102,7 +118,8 @@ export class KafkaBackbone implements Backbone {
     return new KafkaProducer(producer, this, opts.clientId);
   }
 
-  consumer(opts: { groupId: string; clientId: string; fromBeginning?: boolean }): BackboneConsumer {
+  consumer(opts: { groupId: string; clientId: string; fromBeginning?: boolean; groupInstanceId?: string }): BackboneConsumer {
+    if (opts.groupInstanceId) throw new Error('kafkajs has no static membership (group.instance.id): use kafka.client=platformatic');
     const c = this.kafka.consumer({
       groupId: opts.groupId,
       sessionTimeout: this.opts.sessionTimeoutMs ?? 30000,
@@ -114,7 +131,7 @@ export class KafkaBackbone implements Backbone {
       allowAutoTopicCreation: true,
       retry: { retries: 10 },
     });
-    return new KafkaConsumer(c, opts.fromBeginning ?? true);
+    return new KafkaConsumer(c, opts.fromBeginning ?? true, opts.groupId);
   }
 
   admin(): BackboneAdmin {
@@ -227,11 +244,16 @@ class KafkaProducer implements BackboneProducer {
       if (!arr) topicMessages.set(g.topic, (arr = []));
       for (const m of g.msgs) arr.push({ ...m, partition: g.partition });
     }
-    const result = await this.p.sendBatch({
-      acks: -1,
-      timeout: 30000,
-      topicMessages: [...topicMessages.entries()].map(([topic, msgs]) => ({ topic, messages: msgs })),
-    });
+    let result;
+    try {
+      result = await this.p.sendBatch({
+        acks: -1,
+        timeout: 30000,
+        topicMessages: [...topicMessages.entries()].map(([topic, msgs]) => ({ topic, messages: msgs })),
+      });
+    } catch (err) {
+      throw translate(`Producing ${messages.length} records`, err);
+    }
     const base = new Map<string, number>();
     for (const r of result) base.set(`${r.topicName}\u0000${r.partition}`, Number(r.baseOffset ?? r.offset ?? -1));
     return where.map((w) => {
@@ -267,6 +289,7 @@ class KafkaConsumer implements BackboneConsumer {
   constructor(
     private readonly c: Consumer,
     private readonly fromBeginning: boolean,
+    private readonly groupId: string,
   ) {}
 
   async connect(): Promise<void> {
@@ -284,11 +307,24 @@ class KafkaConsumer implements BackboneConsumer {
   }
 
   async run(handlers: ConsumerHandlers): Promise<void> {
+    const previous = joinGates.get(this.groupId) ?? Promise.resolve();
+    let joined!: () => void;
+    const mine = new Promise<void>((r) => (joined = r));
+    const gate = previous.then(() => mine);
+    joinGates.set(this.groupId, gate);
+    const giveUp = setTimeout(() => joined(), JOIN_GATE_MS);
+    void mine.then(() => {
+      clearTimeout(giveUp);
+      if (joinGates.get(this.groupId) === gate) joinGates.delete(this.groupId);
+    });
+    await Promise.race([previous, new Promise((r) => setTimeout(r, JOIN_GATE_MS).unref())]);
     this.c.on(this.c.events.GROUP_JOIN, async (e) => {
+      joined();
       const ma = e.payload.memberAssignment as Record<string, number[]>;
       this.assignment = Object.entries(ma).flatMap(([topic, parts]) => parts.map((partition) => ({ topic, partition })));
       await handlers.onAssignment(this.assignment);
     });
+    this.c.on(this.c.events.CRASH, () => joined());
     await this.c.run({
       autoCommit: false,
       eachBatchAutoResolve: true,
@@ -313,7 +349,12 @@ class KafkaConsumer implements BackboneConsumer {
 
   async commit(offsets: TopicPartitionOffset[]): Promise<void> {
     if (offsets.length === 0) return;
-    await this.c.commitOffsets(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: String(o.offset) })));
+    try {
+      await this.c.commitOffsets(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: String(o.offset) })));
+    } catch (err) {
+      // e.g. a rebalance in progress: the next commit carries these offsets.
+      throw translate('Offset commit', err, true);
+    }
   }
 
   seek(o: TopicPartitionOffset): void {

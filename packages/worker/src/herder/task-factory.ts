@@ -118,7 +118,11 @@ export class TaskFactory {
     return new SinkTaskRunner({
       ...base,
       task,
-      consumer: deps.backbone.consumer({ groupId: `connect-${spec.connector}`, clientId }),
+      consumer: deps.backbone.consumer({
+        groupId: `connect-${spec.connector}`,
+        clientId,
+        ...(deps.settings['consumer.group.instance.id'] ? { groupInstanceId: `${deps.settings['consumer.group.instance.id']}-${spec.connector}-${spec.taskId}` } : {}),
+      }),
       groupId: `connect-${spec.connector}`,
       subscription: regex ? { pattern: new RegExp(`^(?:${regex})$`) } : { topics },
       commitIntervalMs: deps.settings['offset.flush.interval.ms'],

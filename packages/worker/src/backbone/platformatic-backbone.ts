@@ -1,0 +1,734 @@
+import {
+  Admin,
+  Consumer,
+  cooperativeStickyAssigner,
+  Producer,
+  type BaseOptions,
+  type ClusterMetadata,
+  type ExtendedGroupProtocolSubscription,
+  type GroupPartitionsAssignments,
+  type KafkaRecord,
+  type RecordsBatch,
+} from '@platformatic/kafka';
+import { GenericError, findErrorBy } from '@platformatic/kafka';
+import { NotConnectedError, RetriableError, type Logger, type RecordMetadata, type TopicPartition, type TopicPartitionOffset } from '@ferry/core';
+import type { Backbone, BackboneAdmin, BackboneConsumer, BackboneProducer, ConsumerHandlers, InMessage, OutMessage, TopicSpec } from './backbone.js';
+import type { KafkaConnection, KafkaConnections } from './kafka-connection.js';
+import { rangeAssign, type AssignmentStrategy } from './assignors.js';
+import { keyPartition } from './partitioning.js';
+
+/**
+ * Kafka through @platformatic/kafka: a maintained, pure TypeScript client.
+ * Produce goes through its idempotent producer (acks=all); the consumer side
+ * uses its group membership (JoinGroup/SyncGroup/Heartbeat in the Java
+ * client's wire format, static membership) and raw Fetch requests driven here,
+ * so pause, seek, revocation and batch hand-over follow the Backbone contract
+ * exactly.
+ */
+export interface PlatformaticBackboneOptions {
+  connections: KafkaConnections;
+  clientId?: string;
+  logger: Logger;
+  sessionTimeoutMs?: number;
+  heartbeatIntervalMs?: number;
+  rebalanceTimeoutMs?: number;
+  fetchMaxWaitMs?: number;
+  /** How often a regex subscription looks for new matching topics (metadata.max.age.ms). */
+  metadataMaxAgeMs?: number;
+  assignmentStrategy?: AssignmentStrategy;
+}
+
+const IS_CONTROL = 0x20;
+const LOG_APPEND_TIME = 0x08;
+const OFFSET_OUT_OF_RANGE = 1;
+const NO_HEADERS: InMessage['headers'] = Object.freeze([]) as unknown as InMessage['headers'];
+const EMPTY = Buffer.alloc(0);
+
+/** The client's connection options (brokers, TLS, SASL, timeouts) for one KafkaConnection. */
+export function clientOptions(conn: KafkaConnection, clientId: string): BaseOptions {
+  const o: BaseOptions = {
+    clientId,
+    bootstrapBrokers: conn.brokers,
+    connectTimeout: conn.connectionTimeoutMs ?? 5000,
+    requestTimeout: conn.requestTimeoutMs ?? 30000,
+    retries: 5,
+    retryDelay: 250,
+  };
+  if (conn.tls) {
+    const t = conn.tls;
+    o.tls = {
+      ...(t.ca ? { ca: t.ca } : {}),
+      ...(t.cert ? { cert: t.cert } : {}),
+      ...(t.key ? { key: t.key } : {}),
+      ...(t.passphrase ? { passphrase: t.passphrase } : {}),
+      ...(t.checkServerIdentity ? {} : { checkServerIdentity: () => undefined }),
+    };
+  }
+  if (conn.sasl) o.sasl = { mechanism: conn.sasl.mechanism, username: conn.sasl.username, password: conn.sasl.password };
+  return o;
+}
+
+function unreachable(what: string, conn: KafkaConnection, err: unknown): NotConnectedError {
+  return new NotConnectedError(`${what} cannot reach Kafka at ${conn.brokers.join(',')}: ${(err as Error).message}`, { cause: err });
+}
+
+/** Transient client failures (network, timeouts, retriable broker errors, a rebalance) become RetriableError. */
+function translate(what: string, err: unknown, always = false): unknown {
+  const e = err as Error;
+  if (!(e instanceof Error)) return err;
+  const transient =
+    always ||
+    (GenericError.isGenericError(e) &&
+      (/PLT_KFK_(NETWORK|TIMEOUT)/.test(e.code) || !!findErrorBy(e, 'canRetry', true) || !!findErrorBy(e, 'needsRejoin', true) || !!findErrorBy(e, 'code', 'PLT_KFK_NETWORK')));
+  return transient ? new RetriableError(`${what}: ${e.message}`, { cause: e }) : err;
+}
+
+export class PlatformaticBackbone implements Backbone {
+  readonly name = 'kafka';
+  private adminClient: Admin | undefined;
+
+  constructor(readonly opts: PlatformaticBackboneOptions) {}
+
+  producer(opts: { clientId: string; connection?: KafkaConnection }): BackboneProducer {
+    return new PlatformaticProducer(opts.connection ?? this.opts.connections.producer, opts.clientId);
+  }
+
+  consumer(opts: { groupId: string; clientId: string; fromBeginning?: boolean; connection?: KafkaConnection; groupInstanceId?: string }): BackboneConsumer {
+    return new PlatformaticConsumer(this, opts.connection ?? this.opts.connections.consumer, opts);
+  }
+
+  admin(): BackboneAdmin {
+    return new PlatformaticAdmin(this);
+  }
+
+  /** @internal the shared admin client */
+  adminConn(): Admin {
+    this.adminClient ??= new Admin(clientOptions(this.opts.connections.admin, `${this.opts.clientId ?? 'ferry'}-admin`));
+    return this.adminClient;
+  }
+
+  async close(): Promise<void> {
+    const a = this.adminClient;
+    this.adminClient = undefined;
+    await a?.close().catch(() => undefined);
+  }
+}
+
+class PlatformaticProducer implements BackboneProducer {
+  private readonly p: Producer;
+  /** Records without a key of one send() go to one partition, the next send() to the next one (the Java client's sticky spread). */
+  private sticky = 0;
+
+  constructor(
+    private readonly conn: KafkaConnection,
+    private readonly clientId: string,
+  ) {
+    this.p = new Producer({
+      ...clientOptions(conn, clientId),
+      idempotent: true,
+      acks: -1,
+      autocreateTopics: true,
+      // The idempotent producer retries until acknowledged; the runner shows a long wait in the task status.
+      retries: 20,
+      retryDelay: 250,
+    });
+  }
+
+  async connect(): Promise<void> {
+    try {
+      await this.p.metadata({ topics: [] });
+    } catch (err) {
+      throw unreachable(`Producer ${this.clientId}`, this.conn, err);
+    }
+  }
+
+  /**
+   * Picks every message's partition here (Kafka's murmur2 for keys, like the
+   * Java client), so each record's offset follows from the broker's answer
+   * (base offset of its partition + its position among that partition's records).
+   */
+  async send(messages: OutMessage[]): Promise<RecordMetadata[]> {
+    const n = messages.length;
+    if (n === 0) return [];
+    let topics: string[] | undefined;
+    let single = messages[0]!.topic;
+    for (let i = 1; i < n; i++) {
+      const t = messages[i]!.topic;
+      if (t !== single && !(topics ??= [single]).includes(t)) topics.push(t);
+    }
+    topics ??= [single];
+    let md: ClusterMetadata;
+    try {
+      md = await this.p.metadata({ topics, autocreateTopics: true });
+    } catch (err) {
+      throw translate(`Metadata of ${topics.join(',')}`, err);
+    }
+    const sticky = this.sticky++;
+    const out: Array<{ topic: string; key: Buffer | undefined; value: Buffer | undefined; partition: number; timestamp?: bigint; headers?: Map<Buffer, Buffer> }> = new Array(n);
+    const result: RecordMetadata[] = new Array(n);
+    const pos = new Map<string, number>();
+    for (let i = 0; i < n; i++) {
+      const m = messages[i]!;
+      const count = md.topics.get(m.topic)?.partitionsCount ?? 1;
+      let partition = m.partition ?? -1;
+      if (partition < 0 || partition >= count) partition = m.key ? keyPartition(m.key, count) : sticky % count;
+      const pk = single === m.topic ? partition : `${m.topic}\u0000${partition}`;
+      const k = String(pk);
+      const p = pos.get(k) ?? 0;
+      pos.set(k, p + 1);
+      result[i] = { topic: m.topic, partition, offset: p };
+      let headers: Map<Buffer, Buffer> | undefined;
+      if (m.headers && m.headers.length) {
+        headers = new Map();
+        // Distinct Buffer objects as keys keep repeated header names.
+        for (const h of m.headers) headers.set(Buffer.from(h.key), h.value ?? EMPTY);
+      }
+      out[i] = {
+        topic: m.topic,
+        key: m.key ?? undefined,
+        value: m.value ?? undefined,
+        partition,
+        timestamp: m.timestamp != null ? BigInt(m.timestamp) : undefined,
+        headers,
+      };
+    }
+    let res;
+    try {
+      res = await this.p.send({ messages: out as never });
+    } catch (err) {
+      throw translate(`Producing ${n} records`, err);
+    }
+    const base = new Map<string, number>();
+    for (const o of res.offsets ?? []) base.set(`${o.topic}\u0000${o.partition}`, Number(o.offset));
+    for (let i = 0; i < n; i++) {
+      const r = result[i]!;
+      const b = base.get(`${r.topic}\u0000${r.partition}`);
+      r.offset = b === undefined || b < 0 ? -1 : b + r.offset;
+    }
+    return result;
+  }
+
+  async disconnect(): Promise<void> {
+    await this.p.close();
+  }
+}
+
+interface PartitionState {
+  topic: string;
+  partition: number;
+  key: string;
+  /** Next offset to fetch; undefined while being looked up. */
+  position: number | undefined;
+}
+
+const tpKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
+
+class PlatformaticConsumer implements BackboneConsumer {
+  private readonly c: Consumer;
+  private readonly log: Logger;
+  private handlers: ConsumerHandlers | undefined;
+  private spec: { topics?: string[]; pattern?: RegExp } = {};
+  private readonly assigned = new Map<string, PartitionState>();
+  private readonly paused = new Set<string>();
+  private readonly pendingSeeks = new Map<string, number>();
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private wakeUp: (() => void) | undefined;
+  /** Group events (revocations, assignments) one after another. */
+  private groupChain: Promise<void> = Promise.resolve();
+  /** The batch being handed to onBatch, so a revocation waits for it. */
+  private delivering: Promise<void> | undefined;
+  private regexTimer: NodeJS.Timeout | undefined;
+  private joined = false;
+  private readonly strategy: AssignmentStrategy;
+  private readonly fromBeginning: boolean;
+
+  constructor(
+    private readonly backbone: PlatformaticBackbone,
+    private readonly conn: KafkaConnection,
+    private readonly opts: { groupId: string; clientId: string; fromBeginning?: boolean; groupInstanceId?: string },
+  ) {
+    const b = backbone.opts;
+    this.log = b.logger.child({ component: 'consumer', group: opts.groupId });
+    this.strategy = b.assignmentStrategy ?? 'range';
+    this.fromBeginning = opts.fromBeginning ?? true;
+    this.c = new Consumer({
+      ...clientOptions(conn, opts.clientId),
+      groupId: opts.groupId,
+      ...(opts.groupInstanceId ? { groupInstanceId: opts.groupInstanceId } : {}),
+      sessionTimeout: b.sessionTimeoutMs ?? 30000,
+      heartbeatInterval: b.heartbeatIntervalMs ?? 3000,
+      rebalanceTimeout: b.rebalanceTimeoutMs ?? 60000,
+      maxWaitTime: b.fetchMaxWaitMs ?? 250,
+      maxBytes: 16 * 1024 * 1024,
+      maxBytesPerPartition: 4 * 1024 * 1024,
+      metadataMaxAge: b.metadataMaxAgeMs ?? 30000,
+      autocommit: false,
+      autocreateTopics: true,
+      retries: 10,
+    });
+    this.c.on('consumer:group:join', (p) => {
+      const next = (p.assignments ?? []).flatMap((a) => a.partitions.map((partition) => ({ topic: a.topic, partition })));
+      this.enqueue(() => this.assign(next));
+    });
+    this.c.on('error', (err: Error) => this.log.warn({ err: err.message }, 'Consumer group error'));
+  }
+
+  async connect(): Promise<void> {
+    try {
+      await this.c.metadata({ topics: [] });
+    } catch (err) {
+      throw unreachable(`Consumer of ${this.opts.groupId}`, this.conn, err);
+    }
+  }
+
+  async subscribe(spec: { topics?: string[]; pattern?: RegExp }): Promise<void> {
+    this.spec = spec;
+    const topics = await this.subscribedTopics();
+    this.c.topics.trackAll(...topics);
+  }
+
+  private async subscribedTopics(): Promise<string[]> {
+    const set = new Set(this.spec.topics ?? []);
+    if (this.spec.pattern) {
+      const re = this.spec.pattern;
+      for (const t of await this.backbone.adminConn().listTopics()) if (re.test(t)) set.add(t);
+    }
+    return [...set].sort();
+  }
+
+  async run(handlers: ConsumerHandlers): Promise<void> {
+    this.handlers = handlers;
+    this.running = true;
+    await this.c.joinGroup({
+      protocols: [{ name: this.strategy, version: 3 }],
+      partitionAssigner: (current, members, topics, metadata) => this.assignPartitions(current, members, topics, metadata),
+      protocolsMetadata: () => this.beforeJoin(),
+    });
+    this.joined = true;
+    this.loop = this.fetchLoop();
+    if (this.spec.pattern) {
+      const every = Math.max(1000, this.backbone.opts.metadataMaxAgeMs ?? 30000);
+      this.regexTimer = setInterval(() => void this.refreshPattern(), every);
+      this.regexTimer.unref();
+    }
+  }
+
+  /** A regex subscription follows topics created (or deleted) later: a changed set rejoins the group. */
+  private async refreshPattern(): Promise<void> {
+    if (!this.running) return;
+    try {
+      const now = await this.subscribedTopics();
+      const before = [...this.c.topics.current].sort();
+      if (now.length === before.length && now.every((t, i) => t === before[i])) return;
+      this.log.info({ topics: now }, 'Subscription pattern matches a different set of topics: rejoining the group');
+      this.c.topics.untrackAll(...before.filter((t) => !now.includes(t)));
+      this.c.topics.trackAll(...now.filter((t) => !before.includes(t)));
+      await this.c.joinGroup({
+        protocols: [{ name: this.strategy, version: 3 }],
+        partitionAssigner: (current, members, topics, metadata) => this.assignPartitions(current, members, topics, metadata),
+        protocolsMetadata: () => this.beforeJoin(),
+      });
+    } catch (err) {
+      if (this.running) this.log.warn({ err: (err as Error).message }, 'Refreshing the subscription pattern failed; retrying later');
+    }
+  }
+
+  /** Leader only: the group's assignment, by the protocol all members agreed on. */
+  private assignPartitions(current: string, members: Map<string, ExtendedGroupProtocolSubscription>, topics: Set<string>, metadata: ClusterMetadata): GroupPartitionsAssignments[] {
+    if (this.strategy === 'cooperative-sticky') return cooperativeStickyAssigner(current, members, topics, metadata);
+    const plan = rangeAssign(
+      [...members.values()].map((m) => ({ memberId: m.memberId, topics: m.topics ?? [] })),
+      (t) => metadata.topics.get(t)?.partitionsCount ?? 0,
+    );
+    return [...plan.entries()].map(([memberId, byTopic]) => ({
+      memberId,
+      assignments: new Map([...byTopic.entries()].map(([topic, partitions]) => [topic, { topic, partitions }])),
+    }));
+  }
+
+  /**
+   * Runs before every JoinGroup the client sends: what this member gives up
+   * is revoked (close() and the final commit) before the group can hand it to
+   * another member. Eager (range): everything; cooperative: what the last
+   * assignment took away.
+   */
+  private beforeJoin(): Promise<Buffer> {
+    return new Promise<Buffer>((resolve) => {
+      this.enqueue(async () => {
+        let revoked: PartitionState[];
+        if (this.strategy === 'cooperative-sticky') {
+          const keep = new Set((this.c.assignments ?? []).flatMap((a) => a.partitions.map((p) => tpKey(a.topic, p))));
+          revoked = [...this.assigned.values()].filter((s) => !keep.has(s.key));
+        } else revoked = [...this.assigned.values()];
+        await this.revoke(revoked);
+        resolve(EMPTY);
+      });
+    });
+  }
+
+  private async revoke(states: PartitionState[]): Promise<void> {
+    if (states.length === 0) return;
+    for (const s of states) this.assigned.delete(s.key);
+    await this.delivering?.catch(() => undefined);
+    const tps = states.map((s) => ({ topic: s.topic, partition: s.partition }));
+    try {
+      await this.handlers?.onRevoke?.(tps);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'Revocation handler failed');
+    }
+  }
+
+  private enqueue(fn: () => Promise<void>): void {
+    this.groupChain = this.groupChain.then(fn).catch((err) => this.log.warn({ err: (err as Error).message }, 'Group event handling failed'));
+  }
+
+  /** A new assignment from SyncGroup: partitions not in it are revoked, new ones start from their committed offsets. */
+  private async assign(next: TopicPartition[]): Promise<void> {
+    if (!this.running) return;
+    const nextKeys = new Set(next.map((tp) => tpKey(tp.topic, tp.partition)));
+    await this.revoke([...this.assigned.values()].filter((s) => !nextKeys.has(s.key)));
+    const added = next.filter((tp) => !this.assigned.has(tpKey(tp.topic, tp.partition)));
+    const states = added.map((tp) => ({ topic: tp.topic, partition: tp.partition, key: tpKey(tp.topic, tp.partition), position: undefined as number | undefined }));
+    if (states.length) {
+      try {
+        await this.initPositions(states);
+      } catch (err) {
+        this.log.warn({ err: (err as Error).message }, 'Reading committed offsets failed; starting from the reset position');
+      }
+    }
+    for (const s of states) this.assigned.set(s.key, s);
+    try {
+      await this.handlers?.onAssignment(next);
+    } finally {
+      this.wake();
+    }
+  }
+
+  private async initPositions(states: PartitionState[]): Promise<void> {
+    const byTopic = new Map<string, number[]>();
+    for (const s of states) {
+      let l = byTopic.get(s.topic);
+      if (!l) byTopic.set(s.topic, (l = []));
+      l.push(s.partition);
+    }
+    const committed = await this.c.listCommittedOffsets({ topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })) });
+    const missing: PartitionState[] = [];
+    for (const s of states) {
+      const arr = committed.get(s.topic);
+      const v = arr?.[s.partition];
+      if (v !== undefined && v >= 0n) s.position = Number(v);
+      else missing.push(s);
+    }
+    if (missing.length) await this.resetPositions(missing);
+  }
+
+  /** auto.offset.reset: earliest (fromBeginning) or latest. */
+  private async resetPositions(states: PartitionState[]): Promise<void> {
+    const topics = [...new Set(states.map((s) => s.topic))];
+    const offsets = await this.c.listOffsets({ topics, timestamp: this.fromBeginning ? -2n : -1n });
+    for (const s of states) s.position = Number(offsets.get(s.topic)?.[s.partition] ?? 0n);
+  }
+
+  private wake(): void {
+    const w = this.wakeUp;
+    this.wakeUp = undefined;
+    w?.();
+  }
+
+  private idle(ms: number): Promise<void> {
+    return new Promise((r) => {
+      const t = setTimeout(() => {
+        this.wakeUp = undefined;
+        r();
+      }, ms);
+      this.wakeUp = () => {
+        clearTimeout(t);
+        r();
+      };
+    });
+  }
+
+  private async fetchLoop(): Promise<void> {
+    let failures = 0;
+    while (this.running) {
+      const wanted: PartitionState[] = [];
+      for (const s of this.assigned.values()) {
+        const seek = this.pendingSeeks.get(s.key);
+        if (seek !== undefined) {
+          s.position = seek;
+          this.pendingSeeks.delete(s.key);
+        }
+        if (s.position !== undefined && !this.paused.has(s.key)) wanted.push(s);
+      }
+      if (wanted.length === 0) {
+        await this.idle(200);
+        continue;
+      }
+      try {
+        await this.fetchOnce(wanted);
+        failures = 0;
+      } catch (err) {
+        if (!this.running) break;
+        failures++;
+        this.log.warn({ err: (err as Error).message }, 'Fetch failed; retrying');
+        await this.idle(Math.min(5000, 100 * 2 ** Math.min(failures, 6)));
+      }
+    }
+  }
+
+  private async fetchOnce(wanted: PartitionState[]): Promise<void> {
+    const topics = [...new Set(wanted.map((s) => s.topic))];
+    const md = await this.c.metadata({ topics });
+    const byNode = new Map<number, Map<string, Array<{ partition: number; currentLeaderEpoch: number; fetchOffset: bigint; lastFetchedEpoch: number; partitionMaxBytes: number }>>>();
+    const names = new Map<string, string>();
+    const fetched = new Map<string, number>();
+    for (const s of wanted) {
+      const t = md.topics.get(s.topic);
+      const leader = t?.partitions[s.partition]?.leader;
+      if (!t || leader === undefined || leader < 0) continue;
+      names.set(t.id, s.topic);
+      let nodeTopics = byNode.get(leader);
+      if (!nodeTopics) byNode.set(leader, (nodeTopics = new Map()));
+      let parts = nodeTopics.get(t.id);
+      if (!parts) nodeTopics.set(t.id, (parts = []));
+      parts.push({ partition: s.partition, currentLeaderEpoch: -1, fetchOffset: BigInt(s.position!), lastFetchedEpoch: -1, partitionMaxBytes: 4 * 1024 * 1024 });
+      fetched.set(s.key, s.position!);
+    }
+    if (byNode.size === 0) {
+      await this.idle(200);
+      return;
+    }
+    const responses = await Promise.all(
+      [...byNode].map(async ([node, nodeTopics]) => {
+        try {
+          return await this.c.fetch({ node, topics: [...nodeTopics].map(([topicId, partitions]) => ({ topicId, partitions })) });
+        } catch (err) {
+          const response = (err as { response?: Awaited<ReturnType<Consumer['fetch']>> }).response;
+          if (response) return response;
+          throw err;
+        }
+      }),
+    );
+    for (const res of responses) {
+      for (const t of res.responses) {
+        const topic = names.get(t.topicId) ?? t.topicId;
+        for (const p of t.partitions) {
+          if (!this.running) return;
+          const key = tpKey(topic, p.partitionIndex);
+          const s = this.assigned.get(key);
+          const from = fetched.get(key);
+          if (!s || from === undefined || s.position !== from) continue;
+          if (p.errorCode === OFFSET_OUT_OF_RANGE) {
+            this.log.warn({ topic, partition: p.partitionIndex, offset: from }, 'Offset out of range: resetting');
+            await this.resetPositions([s]);
+            continue;
+          }
+          if (p.errorCode !== 0 || !p.records?.length) continue;
+          await this.deliver(s, from, p.records);
+        }
+      }
+    }
+  }
+
+  private async deliver(s: PartitionState, from: number, batches: RecordsBatch[]): Promise<void> {
+    const msgs: InMessage[] = [];
+    let next = from;
+    const { topic, partition } = s;
+    for (const b of batches) {
+      const base = Number(b.firstOffset);
+      const end = base + b.lastOffsetDelta + 1;
+      if (end > next) next = end;
+      if (b.attributes & IS_CONTROL) continue;
+      const logAppend = (b.attributes & LOG_APPEND_TIME) !== 0;
+      const ts0 = Number(logAppend ? b.maxTimestamp : b.firstTimestamp);
+      const type = logAppend ? 'LogAppendTime' : 'CreateTime';
+      const records: KafkaRecord[] = b.records;
+      for (let i = 0; i < records.length; i++) {
+        const r = records[i]!;
+        const offset = base + r.offsetDelta;
+        if (offset < from) continue;
+        const h = r.headers;
+        let headers = NO_HEADERS;
+        if (h.length) {
+          headers = new Array(h.length);
+          for (let j = 0; j < h.length; j++) headers[j] = { key: h[j]![0]?.toString() ?? '', value: h[j]![1] };
+        }
+        msgs.push({
+          topic,
+          partition,
+          offset,
+          key: r.key,
+          value: r.value,
+          headers,
+          timestamp: logAppend ? ts0 : ts0 + Number(r.timestampDelta),
+          timestampType: type,
+        });
+      }
+    }
+    if (msgs.length) {
+      const d = this.handlers!.onBatch(msgs, { topic, partition });
+      this.delivering = d;
+      try {
+        await d;
+      } finally {
+        this.delivering = undefined;
+      }
+    }
+    // A seek or a revocation meanwhile wins over the fetched position.
+    if (this.assigned.get(s.key) === s && s.position === from && !this.pendingSeeks.has(s.key)) s.position = next;
+  }
+
+  async commit(offsets: TopicPartitionOffset[]): Promise<void> {
+    if (offsets.length === 0) return;
+    try {
+      await this.c.commit({ offsets: offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: BigInt(o.offset), leaderEpoch: -1 })) });
+    } catch (err) {
+      // e.g. a rebalance in progress: the next commit carries these offsets.
+      throw translate('Offset commit', err, true);
+    }
+  }
+
+  seek(o: TopicPartitionOffset): void {
+    this.pendingSeeks.set(tpKey(o.topic, o.partition), o.offset);
+    this.wake();
+  }
+
+  pause(tps: TopicPartition[]): void {
+    for (const tp of tps) this.paused.add(tpKey(tp.topic, tp.partition));
+  }
+
+  resume(tps: TopicPartition[]): void {
+    for (const tp of tps) this.paused.delete(tpKey(tp.topic, tp.partition));
+    this.wake();
+  }
+
+  async disconnect(): Promise<void> {
+    if (!this.running && !this.joined) {
+      await this.c.close().catch(() => undefined);
+      return;
+    }
+    this.running = false;
+    if (this.regexTimer) clearInterval(this.regexTimer);
+    this.wake();
+    await this.loop?.catch(() => undefined);
+    await this.groupChain;
+    if (this.opts.groupInstanceId) {
+      // A static member leaves without LeaveGroup: restarted within the session timeout, it gets its partitions back without a rebalance.
+      this.c.memberId = null;
+      await Promise.resolve(this.c.leaveGroup(true)).catch(() => undefined);
+    }
+    await this.c.close(true).catch((err) => this.log.debug({ err: (err as Error).message }, 'Consumer close failed'));
+  }
+}
+
+class PlatformaticAdmin implements BackboneAdmin {
+  constructor(private readonly b: PlatformaticBackbone) {}
+
+  private get a(): Admin {
+    return this.b.adminConn();
+  }
+
+  private async call<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (/ECONNREFUSED|ENOTFOUND|ETIMEDOUT|connect/i.test(`${(err as Error).message} ${JSON.stringify((err as { errors?: unknown }).errors ?? '')}`)) {
+        throw unreachable('Admin client', this.b.opts.connections.admin, err);
+      }
+      throw err;
+    }
+  }
+
+  async clusterId(): Promise<string> {
+    return this.call(async () => (await this.a.metadata({ topics: [] })).id);
+  }
+
+  async listTopics(): Promise<string[]> {
+    return this.call(() => this.a.listTopics());
+  }
+
+  async ensureTopics(specs: TopicSpec[]): Promise<void> {
+    if (specs.length === 0) return;
+    const existing = new Set(await this.listTopics());
+    for (const s of specs) {
+      if (existing.has(s.topic)) continue;
+      try {
+        await this.a.createTopics({
+          topics: [s.topic],
+          partitions: s.numPartitions ?? -1,
+          replicas: s.replicationFactor ?? -1,
+          configs: Object.entries(s.configs ?? {}).map(([name, value]) => ({ name, value })),
+        });
+      } catch (err) {
+        if (!/already exists|TOPIC_ALREADY_EXISTS/i.test(`${(err as Error).message} ${JSON.stringify((err as { errors?: unknown[] }).errors?.map((e) => String(e)) ?? '')}`)) throw err;
+      }
+    }
+  }
+
+  async partitionCount(topic: string): Promise<number> {
+    try {
+      const md = await this.a.metadata({ topics: [topic], forceUpdate: true, autocreateTopics: false });
+      return md.topics.get(topic)?.partitionsCount ?? 0;
+    } catch (err) {
+      if (/UNKNOWN_TOPIC|does not host|not exist/i.test(`${(err as Error).message} ${JSON.stringify((err as { errors?: unknown[] }).errors?.map((e) => String(e)) ?? '')}`)) return 0;
+      throw err;
+    }
+  }
+
+  async committedOffsets(groupId: string, topics: string[]): Promise<TopicPartitionOffset[]> {
+    const existing = new Set(await this.listTopics());
+    const wanted = topics.filter((t) => existing.has(t));
+    if (wanted.length === 0) return [];
+    const md = await this.a.metadata({ topics: wanted });
+    const res = await this.a.listConsumerGroupOffsets({
+      groups: [{ groupId, topics: wanted.map((name) => ({ name, partitionIndexes: Array.from({ length: md.topics.get(name)?.partitionsCount ?? 0 }, (_, i) => i) })) }],
+    });
+    const out: TopicPartitionOffset[] = [];
+    for (const g of res) for (const t of g.topics) for (const p of t.partitions) if (p.committedOffset >= 0n) out.push({ topic: t.name, partition: p.partitionIndex, offset: Number(p.committedOffset) });
+    return out;
+  }
+
+  async alterGroupOffsets(groupId: string, offsets: Array<TopicPartition & { offset: number | null }>): Promise<void> {
+    const set = offsets.filter((o) => o.offset !== null);
+    const reset = offsets.filter((o) => o.offset === null);
+    if (set.length) {
+      await this.a.alterConsumerGroupOffsets({
+        groupId,
+        topics: [...groupByTopic(set)].map(([name, ps]) => ({ name, partitionOffsets: ps.map((p) => ({ partition: p.partition, offset: BigInt(p.offset!) })) })),
+      });
+    }
+    if (reset.length) {
+      await this.a.deleteConsumerGroupOffsets({
+        groupId,
+        topics: [...groupByTopic(reset)].map(([name, ps]) => ({ name, partitionIndexes: ps.map((p) => p.partition) })),
+      });
+    }
+  }
+
+  async deleteGroup(groupId: string): Promise<void> {
+    try {
+      await this.a.deleteGroups({ groups: [groupId] });
+    } catch (err) {
+      const text = `${(err as Error).message} ${JSON.stringify((err as { errors?: unknown[] }).errors?.map((e) => `${String(e)} ${(e as { apiId?: string }).apiId ?? ''}`) ?? '')}`;
+      if (!/GROUP_ID_NOT_FOUND|does not exist|not found/i.test(text)) throw err;
+    }
+  }
+
+  async endOffsets(topic: string): Promise<TopicPartitionOffset[]> {
+    const md = await this.a.metadata({ topics: [topic] });
+    const n = md.topics.get(topic)?.partitionsCount ?? 0;
+    const res = await this.a.listOffsets({ topics: [{ name: topic, partitions: Array.from({ length: n }, (_, i) => ({ partitionIndex: i, timestamp: -1n })) }] });
+    return res.flatMap((t) => t.partitions.map((p) => ({ topic, partition: p.partitionIndex, offset: Number(p.offset) })));
+  }
+}
+
+function groupByTopic<T extends TopicPartition>(items: T[]): Map<string, T[]> {
+  const m = new Map<string, T[]>();
+  for (const i of items) {
+    let a = m.get(i.topic);
+    if (!a) m.set(i.topic, (a = []));
+    a.push(i);
+  }
+  return m;
+}
