@@ -301,8 +301,11 @@ class KafkaConsumer implements BackboneConsumer {
   }
 
   async subscribe(spec: { topics?: string[]; pattern?: RegExp }): Promise<void> {
+    if (spec.pattern) {
+      // kafkajs resolves a pattern once, at subscribe: topics created later would never be consumed.
+      throw new Error('topics.regex needs kafka.client=platformatic: kafkajs never sees topics created later than the subscription');
+    }
     const topics: Array<string | RegExp> = [...(spec.topics ?? [])];
-    if (spec.pattern) topics.push(spec.pattern);
     await this.c.subscribe({ topics, fromBeginning: this.fromBeginning });
   }
 

@@ -258,7 +258,7 @@ class PlatformaticConsumer implements BackboneConsumer {
       ...(opts.groupInstanceId ? { groupInstanceId: opts.groupInstanceId } : {}),
       sessionTimeout: b.sessionTimeoutMs ?? 30000,
       heartbeatInterval: b.heartbeatIntervalMs ?? 3000,
-      rebalanceTimeout: b.rebalanceTimeoutMs ?? 60000,
+      rebalanceTimeout: Math.max(b.rebalanceTimeoutMs ?? 60000, b.sessionTimeoutMs ?? 30000),
       maxWaitTime: b.fetchMaxWaitMs ?? 250,
       maxBytes: 16 * 1024 * 1024,
       maxBytesPerPartition: 4 * 1024 * 1024,
