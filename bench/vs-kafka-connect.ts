@@ -113,12 +113,12 @@ async function topicTotal(topic: string): Promise<number> {
   }
 }
 
-/** sink_record_send_total of a connector, from the worker's Prometheus endpoint. */
+/** ferry_sink_record_send_total of a connector, from the worker's Prometheus endpoint. */
 async function sinkRecordsSent(port: number, connector: string): Promise<number> {
   const r = await http(port, 'GET', '/metrics').catch(() => ({ status: 0, text: '' }));
   let total = 0;
   for (const line of r.text.split('\n')) {
-    if (line.startsWith('sink_record_send_total{') && line.includes(`connector="${connector}"`)) total += Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (line.startsWith('ferry_sink_record_send_total{') && line.includes(`connector="${connector}"`)) total += Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return total;
 }

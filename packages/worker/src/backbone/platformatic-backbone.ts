@@ -164,33 +164,32 @@ class PlatformaticProducer implements BackboneProducer {
       throw translate(`Metadata of ${topics.join(',')}`, err);
     }
     const sticky = this.sticky++;
-    const out: Array<{ topic: string; key: Buffer | undefined; value: Buffer | undefined; partition: number; timestamp?: bigint; headers?: Map<Buffer, Buffer> }> = new Array(n);
+    const out: Array<{ topic: string; key: Buffer | null; value: Buffer | null; partition: number; timestamp?: bigint; headers?: Map<Buffer, Buffer> }> = new Array(n);
     const result: RecordMetadata[] = new Array(n);
-    const pos = new Map<string, number>();
+    // Position of each record among its partition's records of this send (its offset = base offset + position).
+    const counts = new Map<string, number[]>();
+    let lastTopic = '';
+    let lastCount = 1;
+    let lastPositions: number[] = [];
     for (let i = 0; i < n; i++) {
       const m = messages[i]!;
-      const count = md.topics.get(m.topic)?.partitionsCount ?? 1;
+      if (m.topic !== lastTopic) {
+        lastTopic = m.topic;
+        lastCount = md.topics.get(m.topic)?.partitionsCount ?? 1;
+        let ps = counts.get(m.topic);
+        if (!ps) counts.set(m.topic, (ps = new Array<number>(lastCount).fill(0)));
+        lastPositions = ps;
+      }
       let partition = m.partition ?? -1;
-      if (partition < 0 || partition >= count) partition = m.key ? keyPartition(m.key, count) : sticky % count;
-      const pk = single === m.topic ? partition : `${m.topic}\u0000${partition}`;
-      const k = String(pk);
-      const p = pos.get(k) ?? 0;
-      pos.set(k, p + 1);
-      result[i] = { topic: m.topic, partition, offset: p };
+      if (partition < 0 || partition >= lastCount) partition = m.key ? keyPartition(m.key, lastCount) : sticky % lastCount;
+      result[i] = { topic: m.topic, partition, offset: lastPositions[partition]!++ };
       let headers: Map<Buffer, Buffer> | undefined;
       if (m.headers && m.headers.length) {
         headers = new Map();
         // Distinct Buffer objects as keys keep repeated header names.
         for (const h of m.headers) headers.set(Buffer.from(h.key), h.value ?? EMPTY);
       }
-      out[i] = {
-        topic: m.topic,
-        key: m.key ?? undefined,
-        value: m.value ?? undefined,
-        partition,
-        timestamp: m.timestamp != null ? BigInt(m.timestamp) : undefined,
-        headers,
-      };
+      out[i] = { topic: m.topic, key: m.key, value: m.value, partition, timestamp: m.timestamp != null ? BigInt(m.timestamp) : undefined, headers };
     }
     let res;
     try {
@@ -222,6 +221,17 @@ interface PartitionState {
 }
 
 const tpKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
+
+type FetchResponse = Awaited<ReturnType<Consumer['fetch']>>;
+const PARTITION_MAX_BYTES = 1024 * 1024;
+
+/** One fetch: the responses, the offsets fetched from, and where each partition will be once handed over. */
+interface FetchRound {
+  responses: FetchResponse[];
+  names: Map<string, string>;
+  fetched: Map<string, number>;
+  next: Map<string, number>;
+}
 
 class PlatformaticConsumer implements BackboneConsumer {
   private readonly c: Consumer;
@@ -260,8 +270,8 @@ class PlatformaticConsumer implements BackboneConsumer {
       heartbeatInterval: b.heartbeatIntervalMs ?? 3000,
       rebalanceTimeout: Math.max(b.rebalanceTimeoutMs ?? 60000, b.sessionTimeoutMs ?? 30000),
       maxWaitTime: b.fetchMaxWaitMs ?? 250,
-      maxBytes: 16 * 1024 * 1024,
-      maxBytesPerPartition: 4 * 1024 * 1024,
+      maxBytes: 8 * 1024 * 1024,
+      maxBytesPerPartition: PARTITION_MAX_BYTES,
       metadataMaxAge: b.metadataMaxAgeMs ?? 30000,
       autocommit: false,
       autocreateTopics: true,
@@ -449,75 +459,120 @@ class PlatformaticConsumer implements BackboneConsumer {
     });
   }
 
+  /**
+   * Fetch, then hand over, with the next fetch already in flight while a
+   * response is handed over (from the positions that hand-over will reach).
+   */
   private async fetchLoop(): Promise<void> {
     let failures = 0;
+    let inflight: Promise<FetchRound> | undefined;
     while (this.running) {
-      const wanted: PartitionState[] = [];
-      for (const s of this.assigned.values()) {
-        const seek = this.pendingSeeks.get(s.key);
-        if (seek !== undefined) {
-          s.position = seek;
-          this.pendingSeeks.delete(s.key);
+      if (!inflight) {
+        const wanted = this.wanted();
+        if (wanted.length === 0) {
+          await this.idle(200);
+          continue;
         }
-        if (s.position !== undefined && !this.paused.has(s.key)) wanted.push(s);
+        inflight = this.request(wanted);
       }
-      if (wanted.length === 0) {
-        await this.idle(200);
-        continue;
-      }
+      let round: FetchRound;
       try {
-        await this.fetchOnce(wanted);
+        round = await inflight;
         failures = 0;
       } catch (err) {
+        inflight = undefined;
         if (!this.running) break;
         failures++;
         this.log.warn({ err: (err as Error).message }, 'Fetch failed; retrying');
         await this.idle(Math.min(5000, 100 * 2 ** Math.min(failures, 6)));
+        continue;
+      }
+      inflight = undefined;
+      if (!this.running) break;
+      const next = this.wanted(round);
+      if (next.length) {
+        inflight = this.request(next);
+        inflight.catch(() => undefined);
+      }
+      try {
+        await this.deliverAll(round);
+      } catch (err) {
+        this.log.warn({ err: (err as Error).message }, 'Handing over a fetch response failed');
       }
     }
   }
 
-  private async fetchOnce(wanted: PartitionState[]): Promise<void> {
-    const topics = [...new Set(wanted.map((s) => s.topic))];
+  /** Partitions to fetch and from where: after `round` is handed over, its partitions will be at its next offsets. */
+  private wanted(round?: FetchRound): Array<{ s: PartitionState; from: number }> {
+    const out: Array<{ s: PartitionState; from: number }> = [];
+    for (const s of this.assigned.values()) {
+      const seek = this.pendingSeeks.get(s.key);
+      if (seek !== undefined) {
+        s.position = seek;
+        this.pendingSeeks.delete(s.key);
+      }
+      if (s.position === undefined || this.paused.has(s.key)) continue;
+      const expected = round && round.fetched.get(s.key) === s.position ? round.next.get(s.key) : undefined;
+      out.push({ s, from: expected ?? s.position });
+    }
+    return out;
+  }
+
+  private async request(wanted: Array<{ s: PartitionState; from: number }>): Promise<FetchRound> {
+    const round: FetchRound = { responses: [], names: new Map(), fetched: new Map(), next: new Map() };
+    const topics = [...new Set(wanted.map((w) => w.s.topic))];
     const md = await this.c.metadata({ topics });
     const byNode = new Map<number, Map<string, Array<{ partition: number; currentLeaderEpoch: number; fetchOffset: bigint; lastFetchedEpoch: number; partitionMaxBytes: number }>>>();
-    const names = new Map<string, string>();
-    const fetched = new Map<string, number>();
-    for (const s of wanted) {
+    for (const { s, from } of wanted) {
       const t = md.topics.get(s.topic);
       const leader = t?.partitions[s.partition]?.leader;
       if (!t || leader === undefined || leader < 0) continue;
-      names.set(t.id, s.topic);
+      round.names.set(t.id, s.topic);
       let nodeTopics = byNode.get(leader);
       if (!nodeTopics) byNode.set(leader, (nodeTopics = new Map()));
       let parts = nodeTopics.get(t.id);
       if (!parts) nodeTopics.set(t.id, (parts = []));
-      parts.push({ partition: s.partition, currentLeaderEpoch: -1, fetchOffset: BigInt(s.position!), lastFetchedEpoch: -1, partitionMaxBytes: 4 * 1024 * 1024 });
-      fetched.set(s.key, s.position!);
+      parts.push({ partition: s.partition, currentLeaderEpoch: -1, fetchOffset: BigInt(from), lastFetchedEpoch: -1, partitionMaxBytes: PARTITION_MAX_BYTES });
+      round.fetched.set(s.key, from);
     }
     if (byNode.size === 0) {
       await this.idle(200);
-      return;
+      return round;
     }
-    const responses = await Promise.all(
+    round.responses = await Promise.all(
       [...byNode].map(async ([node, nodeTopics]) => {
         try {
           return await this.c.fetch({ node, topics: [...nodeTopics].map(([topicId, partitions]) => ({ topicId, partitions })) });
         } catch (err) {
-          const response = (err as { response?: Awaited<ReturnType<Consumer['fetch']>> }).response;
+          const response = (err as { response?: FetchResponse }).response;
           if (response) return response;
           throw err;
         }
       }),
     );
-    for (const res of responses) {
+    for (const res of round.responses) {
       for (const t of res.responses) {
-        const topic = names.get(t.topicId) ?? t.topicId;
+        const topic = round.names.get(t.topicId) ?? t.topicId;
+        for (const p of t.partitions) {
+          const batches = p.records;
+          if (p.errorCode !== 0 || !batches?.length) continue;
+          const last = batches[batches.length - 1]!;
+          round.next.set(tpKey(topic, p.partitionIndex), Number(last.firstOffset) + last.lastOffsetDelta + 1);
+        }
+      }
+    }
+    return round;
+  }
+
+  private async deliverAll(round: FetchRound): Promise<void> {
+    for (const res of round.responses) {
+      for (const t of res.responses) {
+        const topic = round.names.get(t.topicId) ?? t.topicId;
         for (const p of t.partitions) {
           if (!this.running) return;
           const key = tpKey(topic, p.partitionIndex);
           const s = this.assigned.get(key);
-          const from = fetched.get(key);
+          const from = round.fetched.get(key);
           if (!s || from === undefined || s.position !== from) continue;
           if (p.errorCode === OFFSET_OUT_OF_RANGE) {
             this.log.warn({ topic, partition: p.partitionIndex, offset: from }, 'Offset out of range: resetting');
