@@ -1,4 +1,5 @@
-import { Kafka, logLevel, Partitioners, type Admin, type Consumer, type IHeaders, type Producer } from 'kafkajs';
+import { AssignerProtocol, Kafka, logLevel, Partitioners, type Admin, type Consumer, type IHeaders, type PartitionAssigner, type Producer } from 'kafkajs';
+import { rangeAssign } from './assignors.js';
 import { NotConnectedError, RetriableError, type Logger, type RecordMetadata, type TopicPartition, type TopicPartitionOffset } from '@ferry/core';
 import type {
   Backbone,
@@ -72,6 +73,34 @@ function translate(what: string, err: unknown, always = false): unknown {
 }
 
 /**
+ * The Java consumer's `range` protocol (subscription and assignment in the
+ * consumer protocol's version 0 layout), so kafkajs members can share a
+ * group with Java consumers and Kafka Connect sinks.
+ */
+const javaRangeAssigner: PartitionAssigner = ({ cluster }) => ({
+  name: 'range',
+  version: 0,
+  async assign({ members }) {
+    const subs = members.map((m) => ({ memberId: m.memberId, topics: AssignerProtocol.MemberMetadata.decode(m.memberMetadata)?.topics ?? [] }));
+    await cluster.refreshMetadataIfNecessary();
+    const plan = rangeAssign(subs, (t) => {
+      try {
+        return cluster.findTopicPartitionMetadata(t).length;
+      } catch {
+        return 0;
+      }
+    });
+    return [...plan].map(([memberId, byTopic]) => ({
+      memberId,
+      memberAssignment: AssignerProtocol.MemberAssignment.encode({ version: 0, assignment: Object.fromEntries(byTopic), userData: Buffer.alloc(0) }),
+    }));
+  },
+  protocol({ topics }) {
+    return { name: 'range', metadata: AssignerProtocol.MemberMetadata.encode({ version: 0, topics, userData: Buffer.alloc(0) }) };
+  },
+});
+
+/**
  * Members of one group join one at a time: kafkajs members joining at the
  * same instant can leave the group stuck in a rebalance. Each waits for the
  * previous one's first assignment (or 10 s).
@@ -122,6 +151,7 @@ export class KafkaBackbone implements Backbone {
     if (opts.groupInstanceId) throw new Error('kafkajs has no static membership (group.instance.id): use kafka.client=platformatic');
     const c = this.kafka.consumer({
       groupId: opts.groupId,
+      partitionAssigners: [javaRangeAssigner],
       sessionTimeout: this.opts.sessionTimeoutMs ?? 30000,
       rebalanceTimeout: 60000,
       heartbeatInterval: this.opts.heartbeatIntervalMs ?? 3000,

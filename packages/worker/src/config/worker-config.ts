@@ -52,7 +52,7 @@ export const WorkerConfigDef = defineConfig({
   'consumer.heartbeat.interval.ms': Config.int({ doc: 'Sink consumers: heartbeat interval (ms); well under the session timeout.', default: 3000, min: 100 }),
   'consumer.fetch.max.wait.ms': Config.int({ doc: 'Sink consumers: longest wait of a fetch for new records (ms).', default: 250, min: 0 }),
   'kafka.client': Config.enum(['platformatic', 'kafkajs'] as const, {
-    doc: 'Kafka client library behind the backbone: platformatic (@platformatic/kafka, maintained) or kafkajs (no static membership, no cooperative rebalancing, regex subscriptions do not see later topics).',
+    doc: 'Kafka client library behind the backbone: platformatic (@platformatic/kafka, maintained) or kafkajs (range only, no static membership, no topics.regex).',
     default: 'platformatic',
     ignoreCase: true,
   }),

@@ -16,7 +16,7 @@ import { asError, isRetriable, TaskRunnerBase, type TaskRunnerDeps } from './tas
 import type { Stage } from './error-handling.js';
 
 /** How many consumed messages stay findable for late errant-record reports. */
-const RECENT_MESSAGES = 50_000;
+const RECENT_MESSAGES = 10_000;
 /** How long without records before an empty put(). */
 const IDLE_PUT_MS = 1000;
 
