@@ -202,7 +202,8 @@ async function startSide(name: Sample['side'], dir: string, libs: string): Promi
         'log.level': 'WARN',
       }),
     );
-    proc = spawn(process.execPath, [join(ROOT, 'packages/worker/bin/connect-worker.mjs'), 'standalone', cfg], { stdio: ['ignore', 'ignore', 'pipe'], cwd: dir });
+    // The flag its launchers use (the bin's shebang, npm start).
+    proc = spawn(process.execPath, ['--max-semi-space-size=8', join(ROOT, 'packages/worker/bin/connect-worker.mjs'), 'standalone', cfg], { stdio: ['ignore', 'ignore', 'pipe'], cwd: dir });
   } else {
     port = THEIR_PORT;
     const props = join(dir, 'worker.properties');
