@@ -1,3 +1,4 @@
+import { ConfigError } from '@ferry/core';
 import type { LogManager } from '../logging.js';
 import type { WorkerSettings } from '../config/worker-config.js';
 import type { Backbone } from './backbone.js';
@@ -6,9 +7,12 @@ import type { KafkaConnections } from './kafka-connection.js';
 import { PlatformaticBackbone } from './platformatic-backbone.js';
 import { parseAssignmentStrategy } from './assignors.js';
 
-/** The worker refuses to start with a combination the chosen client cannot honour. */
-export class UnsupportedBackboneOptionError extends Error {
+/** The worker refuses to start with a combination the chosen client cannot honour (the field is named). */
+export class UnsupportedBackboneOptionError extends ConfigError {
   override readonly name = 'UnsupportedBackboneOptionError';
+  constructor(field: string, message: string) {
+    super({ [field]: [message] }, message);
+  }
 }
 
 function plainConnections(settings: WorkerSettings): KafkaConnections {
@@ -22,11 +26,15 @@ export function createBackbone(settings: WorkerSettings, _raw: Record<string, st
   if (settings['kafka.client'] === 'kafkajs') {
     if (strategy !== 'range') {
       throw new UnsupportedBackboneOptionError(
+        'consumer.partition.assignment.strategy',
         `consumer.partition.assignment.strategy=${strategy} needs kafka.client=platformatic: kafkajs has no cooperative rebalancing`,
       );
     }
     if (settings['consumer.group.instance.id']) {
-      throw new UnsupportedBackboneOptionError('consumer.group.instance.id (static membership) needs kafka.client=platformatic: kafkajs has no static membership');
+      throw new UnsupportedBackboneOptionError(
+        'consumer.group.instance.id',
+        'consumer.group.instance.id (static membership) needs kafka.client=platformatic: kafkajs has no static membership',
+      );
     }
     return new KafkaBackbone({
       brokers: settings['bootstrap.servers'],
