@@ -208,6 +208,35 @@ for (const impl of impls) {
       }
     });
 
+    it('commits, and a new member of the group resumes from the committed offsets', async () => {
+      const topic = uid('contract-commit');
+      await b.admin().ensureTopics([{ topic, numPartitions: 2 }]);
+      const p = b.producer({ clientId: uid('p') });
+      await p.connect();
+      await p.send(Array.from({ length: 100 }, (_, i) => ({ topic, key: null, partition: i % 2, value: Buffer.from(`a${i}`) })));
+      const group = uid('g');
+      const m1 = new Member(b, group);
+      await m1.start({ topics: [topic] });
+      await waitFor('100 records', () => m1.got.length >= 100);
+      await m1.c.commit([
+        { topic, partition: 0, offset: 30 },
+        { topic, partition: 1, offset: 50 },
+      ]);
+      const committed = await b.admin().committedOffsets(group, [topic]);
+      assert.deepEqual(committed.sort((x, y) => x.partition - y.partition).map((o) => o.offset), [30, 50]);
+      await m1.stop();
+      await p.send([{ topic, key: null, partition: 0, value: Buffer.from('later') }]);
+      await p.disconnect();
+      const m2 = new Member(b, group);
+      await m2.start({ topics: [topic] });
+      // Partition 0: offsets 30..49 and 'later'; partition 1: nothing after 50.
+      await waitFor('the records after the committed offsets', () => m2.got.length >= 21 && m2.got.some((x) => x.value?.toString() === 'later'));
+      await m2.stop();
+      const p0 = m2.got.filter((x) => x.partition === 0).map((x) => x.offset);
+      assert.equal(Math.min(...p0), 30, 'partition 0 resumes at 30');
+      assert.equal(m2.got.filter((x) => x.partition === 1).length, 0, 'partition 1 resumes at its end (50)');
+    });
+
     it('idempotent concurrent sends: 300,000 records in 4 concurrent send() calls, all in the topic, none twice', async () => {
       const topic = uid('contract-idem');
       await b.admin().ensureTopics([{ topic, numPartitions: 4 }]);
