@@ -61,7 +61,7 @@ export const WorkerConfigDef = defineConfig({
     default: 'range',
   }),
   'consumer.group.instance.id': Config.string({
-    doc: 'Sink consumers: static membership. Each task joins as <this>-<connector>-<task>; a restart within the session timeout gets its partitions back without a rebalance.',
+    doc: 'Sink consumers: static membership. Each task joins as this value, its connector name and task number joined by "-"; a restart within the session timeout gets its partitions back without a rebalance.',
     optional: true,
   }),
   'metadata.max.age.ms': Config.long({
