@@ -17,8 +17,9 @@
  * The clock starts at the REST call creating the connector and stops when
  * the last record is where it goes: every line in the file, every record in
  * the topic, or (no-op sink) every record through put(). CPU seconds are the
- * process's user+system time over that interval. Our FileStreamSink also
- * fsyncs at every flush; theirs only flushes the stream.
+ * process's user+system time over that interval. Our FileStreamSink runs with
+ * file.sync=false (BENCH_FILE_SYNC=true to fsync at every flush): theirs only
+ * writes and flushes the stream, never fsyncs.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync, createWriteStream } from 'node:fs';
@@ -277,7 +278,10 @@ async function runOne(pipeline: Pipeline, side: Sample['side'], libs: string, ru
         done = async () => (await sinkRecordsSent(s.port, name)) >= N;
       } else {
         const file = toShm ? join('/dev/shm', `${name}.out`) : join(dir, 'out.txt');
-        config = { 'connector.class': java ? 'org.apache.kafka.connect.file.FileStreamSinkConnector' : 'FileStreamSink', 'tasks.max': '1', file, topics: topic };
+        config = java
+          ? { 'connector.class': 'org.apache.kafka.connect.file.FileStreamSinkConnector', 'tasks.max': '1', file, topics: topic }
+          : // Their FileStreamSink writes and flushes the stream, never fsyncs: the same work on our side.
+            { 'connector.class': 'FileStreamSink', 'tasks.max': '1', file, topics: topic, 'file.sync': process.env.BENCH_FILE_SYNC ?? 'false' };
         const lines = lineCounter(file);
         done = () => lines() >= N;
         cleanups.push(() => rmSync(file, { force: true }));
