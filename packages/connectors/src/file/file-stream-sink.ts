@@ -26,7 +26,14 @@ function lineOf(v: unknown): string {
   if (v === null || v === undefined) return 'null';
   if (typeof v === 'string') return v;
   if (Buffer.isBuffer(v)) return v.toString('utf8');
-  if (typeof v === 'object') return JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x));
+  if (typeof v === 'object') {
+    // A replacer slows every value down: only values holding a bigint (JSON.stringify throws on them) need one.
+    try {
+      return JSON.stringify(v);
+    } catch {
+      return JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x));
+    }
+  }
   return String(v);
 }
 
