@@ -9,7 +9,8 @@
  *
  *   npm run bench:vs-kafka-connect       (BENCH_RECORDS, default 1000000; BENCH_ROUNDS, default 1;
  *                                         BENCH_PIPELINES, BENCH_SIDES: subsets, comma-separated;
- *                                         BENCH_PROF=<dir>: our worker writes a CPU profile there)
+ *                                         BENCH_PROF=<dir>: our worker writes a CPU profile there;
+ *                                         BENCH_NODE_FLAGS: our worker's Node.js flags, default --max-semi-space-size=8)
  *
  * Both sides: tasks.max=1, JsonConverter without schemas for keys and values,
  * offset.flush.interval.ms 1000, records of ~100 bytes, one process per run
@@ -205,7 +206,7 @@ async function startSide(name: Sample['side'], dir: string, libs: string): Promi
       }),
     );
     // The flag its launchers use (the bin's shebang, npm start).
-    proc = spawn(process.execPath, [...(process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.BENCH_PROF] : []), '--max-semi-space-size=8', join(ROOT, 'packages/worker/bin/connect-worker.mjs'), 'standalone', cfg], { stdio: ['ignore', 'ignore', 'pipe'], cwd: dir });
+    proc = spawn(process.execPath, [...(process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.BENCH_PROF] : []), ...(process.env.BENCH_NODE_FLAGS ?? '--max-semi-space-size=8').split(' ').filter(Boolean), join(ROOT, 'packages/worker/bin/connect-worker.mjs'), 'standalone', cfg], { stdio: ['ignore', 'ignore', 'pipe'], cwd: dir });
   } else {
     port = THEIR_PORT;
     const props = join(dir, 'worker.properties');
