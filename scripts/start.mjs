@@ -19,7 +19,8 @@ const log = createWriteStream(logFile, { flags: 'a', mode: 0o600 });
 const port = JSON.parse(readFileSync(join(ROOT, workerFile), 'utf8'))['rest.port'] ?? 8083;
 say(`worker starting: REST http://127.0.0.1:${port}, logs in data/worker.log, connectors from configs/connectors/`);
 const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).stdout?.trim();
-const child = spawn(process.execPath, [join(ROOT, 'packages/worker/bin/connect-worker.mjs'), 'standalone', workerFile], {
+// --max-semi-space-size=8: see packages/worker/bin/connect-worker.mjs.
+const child = spawn(process.execPath, ['--max-semi-space-size=8', join(ROOT, 'packages/worker/bin/connect-worker.mjs'), 'standalone', workerFile], {
   cwd: ROOT,
   env: { ...process.env, FERRY_COMMIT: process.env.FERRY_COMMIT ?? (commit || 'unknown') },
   stdio: ['ignore', 'pipe', 'pipe'],

@@ -7,6 +7,8 @@ export { WorkerConfigDef, loadWorkerConfig, envOverrides } from './config/worker
 export { ConfigProviders, resolveConfig, maskConfig, restorePlaceholders } from './config/config-providers.js';
 export { JsonConverter, StringConverter, ByteArrayConverter, SimpleHeaderConverter, builtinConverters } from './converters/index.js';
 export { KafkaBackbone } from './backbone/kafka-backbone.js';
+export { PlatformaticBackbone } from './backbone/platformatic-backbone.js';
+export { createBackbone, UnsupportedBackboneOptionError } from './backbone/create-backbone.js';
 export type { Backbone, BackboneProducer, BackboneConsumer, BackboneAdmin, OutMessage, InMessage } from './backbone/backbone.js';
 export { FileOffsetStore } from './stores/file-offset-store.js';
 export { MemoryOffsetStore } from './stores/memory-offset-store.js';

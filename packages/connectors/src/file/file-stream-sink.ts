@@ -19,19 +19,30 @@ import { FERRY_VERSION } from '@ferry/connector-kit';
 
 export const FileStreamSinkConfig = defineConfig({
   file: Config.string({ doc: 'The file lines are appended to.', nonEmpty: true, importance: 'HIGH' }),
+  'file.sync': Config.bool({
+    doc: "true: flush() makes the written lines durable (fsync) before offsets are committed. false: only the writes, as Kafka Connect's FileStreamSink does (a crash of the machine can lose lines whose offsets were committed).",
+    default: true,
+  }),
 });
 
 function lineOf(v: unknown): string {
   if (v === null || v === undefined) return 'null';
   if (typeof v === 'string') return v;
   if (Buffer.isBuffer(v)) return v.toString('utf8');
-  if (typeof v === 'object') return JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x));
+  if (typeof v === 'object') {
+    // A replacer slows every value down: only values holding a bigint (JSON.stringify throws on them) need one.
+    try {
+      return JSON.stringify(v);
+    } catch {
+      return JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x));
+    }
+  }
   return String(v);
 }
 
 /**
- * Appends each record's value as a line; flush() makes them durable (fsync)
- * before offsets are committed. Writes are synchronous, as Kafka Connect's
+ * Appends each record's value as a line; flush() makes them durable (fsync,
+ * unless file.sync=false) before offsets are committed. Writes are synchronous, as Kafka Connect's
  * FileStreamSink's are: one write per batch is cheaper than a round trip
  * through the thread pool.
  */
@@ -43,10 +54,12 @@ class FileStreamSinkTask implements SinkTask {
   private size = 0;
   /** Bytes known durable (the last successful fsync). */
   private synced = 0;
+  private sync = true;
 
   async start(config: TaskConfig, _ctx: SinkTaskContext): Promise<void> {
     const c = FileStreamSinkConfig.parse(config);
     this.file = c.file;
+    this.sync = c['file.sync'];
     await mkdir(dirname(c.file), { recursive: true });
     this.fd = openSync(c.file, 'a');
     this.size = this.synced = fstatSync(this.fd).size;
@@ -75,14 +88,16 @@ class FileStreamSinkTask implements SinkTask {
 
   async flush(_offsets: TopicPartitionOffset[]): Promise<void> {
     if (!this.dirty) return;
-    try {
-      fsyncSync(this.fd!);
-    } catch (err) {
-      // What fsync could not make durable cannot be trusted: cut back to the last durable size and
-      // fail the task, so it restarts from the committed offsets and writes those records again.
-      ftruncateSync(this.fd!, this.synced);
-      this.size = this.synced;
-      throw new ConnectError(`Cannot make ${this.file} durable (fsync): ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+    if (this.sync) {
+      try {
+        fsyncSync(this.fd!);
+      } catch (err) {
+        // What fsync could not make durable cannot be trusted: cut back to the last durable size and
+        // fail the task, so it restarts from the committed offsets and writes those records again.
+        ftruncateSync(this.fd!, this.synced);
+        this.size = this.synced;
+        throw new ConnectError(`Cannot make ${this.file} durable (fsync): ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+      }
     }
     this.synced = this.size;
     this.dirty = false;

@@ -46,6 +46,12 @@ export interface ConsumerHandlers {
   onBatch(messages: InMessage[], tp: TopicPartition): Promise<void>;
   /** The full new assignment after a rebalance. */
   onAssignment(assigned: TopicPartition[]): Promise<void> | void;
+  /**
+   * Partitions this member gives up, before any other member can be assigned
+   * them: the last commit and close() belong here. No batch of them is being
+   * handed over while it runs, and none follows.
+   */
+  onRevoke?(revoked: TopicPartition[]): Promise<void> | void;
 }
 
 export interface BackboneConsumer {
@@ -104,7 +110,7 @@ export interface Backbone {
   /** `connection` replaces the backbone's producer connection for this client (a connector's allowed overrides). */
   producer(opts: { clientId: string; connection?: KafkaConnection }): BackboneProducer;
   /** `connection` replaces the backbone's consumer connection for this client (a connector's allowed overrides). */
-  consumer(opts: { groupId: string; clientId: string; fromBeginning?: boolean; connection?: KafkaConnection }): BackboneConsumer;
+  consumer(opts: { groupId: string; clientId: string; fromBeginning?: boolean; connection?: KafkaConnection; groupInstanceId?: string }): BackboneConsumer;
   admin(): BackboneAdmin;
   /** A transactional producer (backbones without transactions leave it out: chunked jobs then need one). */
   transactional?(opts: { transactionalId: string }): TransactionalProducer;

@@ -1,6 +1,7 @@
 import type { ConnectionOptions } from 'node:tls';
-import { Kafka, logLevel, Partitioners, type Admin, type Consumer, type IHeaders, type KafkaConfig, type Producer, type SASLOptions } from 'kafkajs';
-import { ConnectError, NotConnectedError, type Logger, type RecordMetadata, type TopicPartition, type TopicPartitionOffset } from '@ferry/core';
+import { AssignerProtocol, Kafka, logLevel, Partitioners, type Admin, type Consumer, type IHeaders, type KafkaConfig, type PartitionAssigner, type Producer, type SASLOptions } from 'kafkajs';
+import { rangeAssign } from './assignors.js';
+import { ConnectError, NotConnectedError, RetriableError, type Logger, type RecordMetadata, type TopicPartition, type TopicPartitionOffset } from '@ferry/core';
 import type {
   Backbone,
   BackboneAdmin,
@@ -107,6 +108,50 @@ function fromHeaders(h: IHeaders | undefined): InMessage['headers'] {
   return out;
 }
 
+/** kafkajs's transient errors (retriable flag, connection and timeout errors) become RetriableError at the interface. */
+function translate(what: string, err: unknown, always = false): unknown {
+  const e = err as Error & { retriable?: boolean };
+  if (!(e instanceof Error)) return err;
+  const transient = always || e.retriable === true || /KafkaJS(Connection|RequestTimeout|NumberOfRetriesExceeded|BrokerNotFound|LockTimeout)/.test(e.name);
+  return transient ? new RetriableError(`${what}: ${e.message}`, { cause: e }) : err;
+}
+
+/**
+ * The Java consumer's `range` protocol (subscription and assignment in the
+ * consumer protocol's version 0 layout), so kafkajs members can share a
+ * group with Java consumers and Kafka Connect sinks.
+ */
+const javaRangeAssigner: PartitionAssigner = ({ cluster }) => ({
+  name: 'range',
+  version: 0,
+  async assign({ members }) {
+    const subs = members.map((m) => ({ memberId: m.memberId, topics: AssignerProtocol.MemberMetadata.decode(m.memberMetadata)?.topics ?? [] }));
+    await cluster.refreshMetadataIfNecessary();
+    const plan = rangeAssign(subs, (t) => {
+      try {
+        return cluster.findTopicPartitionMetadata(t).length;
+      } catch {
+        return 0;
+      }
+    });
+    return [...plan].map(([memberId, byTopic]) => ({
+      memberId,
+      memberAssignment: AssignerProtocol.MemberAssignment.encode({ version: 0, assignment: Object.fromEntries(byTopic), userData: Buffer.alloc(0) }),
+    }));
+  },
+  protocol({ topics }) {
+    return { name: 'range', metadata: AssignerProtocol.MemberMetadata.encode({ version: 0, topics, userData: Buffer.alloc(0) }) };
+  },
+});
+
+/**
+ * Members of one group join one at a time: kafkajs members joining at the
+ * same instant can leave the group stuck in a rebalance. Each waits for the
+ * previous one's first assignment (or 10 s).
+ */
+const joinGates = new Map<string, Promise<void>>();
+const JOIN_GATE_MS = 10_000;
+
 export class KafkaBackbone implements Backbone {
   readonly name = 'kafka';
   /** One kafkajs client per distinct connection (the worker's own, and each connector's allowed overrides). */
@@ -173,10 +218,12 @@ export class KafkaBackbone implements Backbone {
     return new KafkaProducer(producer, this, opts.clientId, conn);
   }
 
-  consumer(opts: { groupId: string; clientId: string; fromBeginning?: boolean; connection?: KafkaConnection }): BackboneConsumer {
+  consumer(opts: { groupId: string; clientId: string; fromBeginning?: boolean; connection?: KafkaConnection; groupInstanceId?: string }): BackboneConsumer {
+    if (opts.groupInstanceId) throw new Error('kafkajs has no static membership (group.instance.id): use kafka.client=platformatic');
     const conn = opts.connection ?? this.opts.connections.consumer;
     const c = this.client(conn).consumer({
       groupId: opts.groupId,
+      partitionAssigners: [javaRangeAssigner],
       sessionTimeout: this.opts.sessionTimeoutMs ?? 30000,
       rebalanceTimeout: 60000,
       heartbeatInterval: this.opts.heartbeatIntervalMs ?? 3000,
@@ -186,7 +233,7 @@ export class KafkaBackbone implements Backbone {
       allowAutoTopicCreation: true,
       retry: { retries: 10 },
     });
-    return new KafkaConsumer(c, opts.fromBeginning ?? true, this, conn);
+    return new KafkaConsumer(c, opts.fromBeginning ?? true, this, conn, opts.groupId);
   }
 
   admin(): BackboneAdmin {
@@ -311,11 +358,16 @@ class KafkaProducer implements BackboneProducer {
       if (!arr) topicMessages.set(g.topic, (arr = []));
       for (const m of g.msgs) arr.push({ ...m, partition: g.partition });
     }
-    const result = await this.p.sendBatch({
-      acks: -1,
-      timeout: 30000,
-      topicMessages: [...topicMessages.entries()].map(([topic, msgs]) => ({ topic, messages: msgs })),
-    });
+    let result;
+    try {
+      result = await this.p.sendBatch({
+        acks: -1,
+        timeout: 30000,
+        topicMessages: [...topicMessages.entries()].map(([topic, msgs]) => ({ topic, messages: msgs })),
+      });
+    } catch (err) {
+      throw translate(`Producing ${messages.length} records`, err);
+    }
     const base = new Map<string, number>();
     for (const r of result) base.set(`${r.topicName}\u0000${r.partition}`, Number(r.baseOffset ?? r.offset ?? -1));
     return where.map((w) => {
@@ -353,6 +405,7 @@ class KafkaConsumer implements BackboneConsumer {
     private readonly fromBeginning: boolean,
     private readonly backbone: KafkaBackbone,
     private readonly conn: KafkaConnection,
+    private readonly groupId: string,
   ) {}
 
   async connect(): Promise<void> {
@@ -365,17 +418,33 @@ class KafkaConsumer implements BackboneConsumer {
   }
 
   async subscribe(spec: { topics?: string[]; pattern?: RegExp }): Promise<void> {
+    if (spec.pattern) {
+      // kafkajs resolves a pattern once, at subscribe: topics created later would never be consumed.
+      throw new Error('topics.regex needs kafka.client=platformatic: kafkajs never sees topics created later than the subscription');
+    }
     const topics: Array<string | RegExp> = [...(spec.topics ?? [])];
-    if (spec.pattern) topics.push(spec.pattern);
     await this.c.subscribe({ topics, fromBeginning: this.fromBeginning });
   }
 
   async run(handlers: ConsumerHandlers): Promise<void> {
+    const previous = joinGates.get(this.groupId) ?? Promise.resolve();
+    let joined!: () => void;
+    const mine = new Promise<void>((r) => (joined = r));
+    const gate = previous.then(() => mine);
+    joinGates.set(this.groupId, gate);
+    const giveUp = setTimeout(() => joined(), JOIN_GATE_MS);
+    void mine.then(() => {
+      clearTimeout(giveUp);
+      if (joinGates.get(this.groupId) === gate) joinGates.delete(this.groupId);
+    });
+    await Promise.race([previous, new Promise((r) => setTimeout(r, JOIN_GATE_MS).unref())]);
     this.c.on(this.c.events.GROUP_JOIN, async (e) => {
+      joined();
       const ma = e.payload.memberAssignment as Record<string, number[]>;
       this.assignment = Object.entries(ma).flatMap(([topic, parts]) => parts.map((partition) => ({ topic, partition })));
       await handlers.onAssignment(this.assignment);
     });
+    this.c.on(this.c.events.CRASH, () => joined());
     await this.c.run({
       autoCommit: false,
       eachBatchAutoResolve: true,
@@ -400,7 +469,12 @@ class KafkaConsumer implements BackboneConsumer {
 
   async commit(offsets: TopicPartitionOffset[]): Promise<void> {
     if (offsets.length === 0) return;
-    await this.c.commitOffsets(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: String(o.offset) })));
+    try {
+      await this.c.commitOffsets(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: String(o.offset) })));
+    } catch (err) {
+      // e.g. a rebalance in progress: the next commit carries these offsets.
+      throw translate('Offset commit', err, true);
+    }
   }
 
   seek(o: TopicPartitionOffset): void {

@@ -112,6 +112,24 @@ export const WorkerConfigDef = defineConfig({
     default: 'disabled',
     ignoreCase: true,
   }),
+  'kafka.client': Config.enum(['platformatic', 'kafkajs'] as const, {
+    doc: 'Kafka client library behind the backbone: platformatic (@platformatic/kafka, maintained) or kafkajs (range only, no static membership, no topics.regex).',
+    default: 'platformatic',
+    ignoreCase: true,
+  }),
+  'consumer.partition.assignment.strategy': Config.string({
+    doc: 'Sink consumer groups: assignor protocol spoken with the other members, range or cooperative-sticky (or the Java class names), as a Kafka Connect sink of the same group would.',
+    default: 'range',
+  }),
+  'consumer.group.instance.id': Config.string({
+    doc: 'Sink consumers: static membership. Each task joins as this value, its connector name and task number joined by "-"; a restart within the session timeout gets its partitions back without a rebalance.',
+    optional: true,
+  }),
+  'metadata.max.age.ms': Config.long({
+    doc: 'How often sink consumers with topics.regex look for new matching topics (ms).',
+    default: 30000,
+    min: 100,
+  }),
   'log.level': Config.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'] as const, { doc: 'Root log level.', default: 'INFO', ignoreCase: true }),
   ...securityOptions,
 }).merge(WorkerKafkaClientConfigDef);

@@ -146,7 +146,12 @@ export class TaskFactory {
     return new SinkTaskRunner({
       ...base,
       task,
-      consumer: deps.backbone.consumer({ groupId: `connect-${spec.connector}`, clientId, connection: connections.consumer }),
+      consumer: deps.backbone.consumer({
+        groupId: `connect-${spec.connector}`,
+        clientId,
+        connection: connections.consumer,
+        ...(deps.settings['consumer.group.instance.id'] ? { groupInstanceId: `${deps.settings['consumer.group.instance.id']}-${spec.connector}-${spec.taskId}` } : {}),
+      }),
       groupId: `connect-${spec.connector}`,
       subscription: regex ? { pattern: compileJavaRegex(regex, { fullMatch: true }) } : { topics },
       commitIntervalMs: deps.settings['offset.flush.interval.ms'],

@@ -15,16 +15,8 @@ import { backoffDelay } from './backoff.js';
 import { asError, isRetriable, TaskRunnerBase, type TaskRunnerDeps } from './task-runner-base.js';
 import type { Stage } from './error-handling.js';
 
-/**
- * Tasks of one connector join their consumer group one at a time: kafkajs
- * members joining at the same instant can leave the group stuck in a
- * rebalance. Each waits for the previous one's first assignment (or 10 s).
- */
-const joinGates = new Map<string, Promise<void>>();
-const JOIN_GATE_MS = 10_000;
-
 /** How many consumed messages stay findable for late errant-record reports. */
-const RECENT_MESSAGES = 50_000;
+const RECENT_MESSAGES = 10_000;
 /** How long without records before an empty put(). */
 const IDLE_PUT_MS = 1000;
 
@@ -32,7 +24,7 @@ export interface SinkRunnerDeps extends TaskRunnerDeps {
   task: SinkTask;
   consumer: BackboneConsumer;
   subscription: { topics?: string[]; pattern?: RegExp };
-  /** The consumer group; the tasks of one group join it one after another. */
+  /** The consumer group (`connect-<name>`). */
   groupId: string;
   /** How often preCommit() runs and consumer offsets are committed. */
   commitIntervalMs: number;
@@ -115,26 +107,9 @@ export class SinkTaskRunner extends TaskRunnerBase {
       await this.retryCall('connect', () => consumer.connect());
       await this.retryCall('subscribe', () => consumer.subscribe(this.kdeps.subscription));
       if (this.stopping) return;
-      const previous = joinGates.get(this.kdeps.groupId) ?? Promise.resolve();
-      let joined!: () => void;
-      const mine = new Promise<void>((r) => (joined = r));
-      const gate = previous.then(() => mine);
-      joinGates.set(this.kdeps.groupId, gate);
-      const giveUp = setTimeout(() => joined(), JOIN_GATE_MS);
-      void mine.then(() => {
-        clearTimeout(giveUp);
-        if (joinGates.get(this.kdeps.groupId) === gate) joinGates.delete(this.kdeps.groupId);
-      });
-      await Promise.race([previous, new Promise((r) => setTimeout(r, JOIN_GATE_MS).unref())]);
-      if (this.stopping) {
-        joined();
-        return;
-      }
       await consumer.run({
-        onAssignment: (tps) => {
-          joined();
-          return this.queue.run(() => this.onAssignment(tps));
-        },
+        onAssignment: (tps) => this.queue.run(() => this.onAssignment(tps)),
+        onRevoke: (tps) => this.queue.run(() => this.onRevoke(tps)),
         onBatch: (msgs, tp) => this.queue.run(() => this.onBatch(msgs, tp)),
       });
       this.setState(this.paused ? 'PAUSED' : 'RUNNING');
@@ -169,6 +144,24 @@ export class SinkTaskRunner extends TaskRunnerBase {
       if (this.paused) this.kdeps.consumer.pause(tps);
     } catch (err) {
       this.failHard(err);
+    }
+  }
+
+  /** Before another member can get them: commit what is durable of these partitions, then close() them. */
+  private async onRevoke(tps: TopicPartition[]): Promise<void> {
+    if (this.failed) return;
+    const gone = new Set(tps.map(topicPartitionKey));
+    try {
+      await this.commit(gone);
+      await this.task.close?.(tps);
+    } catch (err) {
+      this.failHard(err);
+      return;
+    }
+    this.assigned = this.assigned.filter((tp) => !gone.has(topicPartitionKey(tp)));
+    for (const k of gone) {
+      this.consumed.delete(k);
+      this.committed.delete(k);
     }
   }
 
@@ -301,12 +294,15 @@ export class SinkTaskRunner extends TaskRunnerBase {
     }
   }
 
-  /** Asks the task what is durable and commits exactly that. */
-  private async commit(): Promise<void> {
-    this.commitRequested = false;
-    this.lastCommit = Date.now();
+  /** Asks the task what is durable and commits exactly that (of `only`, when given). */
+  private async commit(only?: Set<string>): Promise<void> {
+    if (!only) {
+      this.commitRequested = false;
+      this.lastCommit = Date.now();
+    }
     if (this.failed || this.assigned.length === 0) return;
-    const assigned = new Set(this.assigned.map(topicPartitionKey));
+    const assigned = new Set(this.assigned.map(topicPartitionKey).filter((k) => !only || only.has(k)));
+    if (assigned.size === 0) return;
     const current = [...this.consumed.values()].filter((o) => assigned.has(topicPartitionKey(o)));
     const t0 = performance.now();
     try {
@@ -329,7 +325,7 @@ export class SinkTaskRunner extends TaskRunnerBase {
       }
     } catch (err) {
       this.deps.metrics.offsetCommitFailure.inc(this.labels);
-      if (!(isRetriable(err) || (err as Error).name?.startsWith('KafkaJS'))) return this.failHard(err);
+      if (!isRetriable(err)) return this.failHard(err);
       // e.g. a rebalance in progress or the broker away: retried with backoff (the next commit
       // carries these offsets), shown in the status, and failing the task after errors.retry.timeout.
       if (this.commitFailures++ === 0) this.commitFailingSince = Date.now();

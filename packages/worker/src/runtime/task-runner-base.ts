@@ -46,13 +46,12 @@ export interface TaskRunnerDeps {
 
 const NO_HEADERS: Header[] = Object.freeze([]) as unknown as Header[];
 
-/** True for failures worth retrying: our retriable codes and transient client errors. */
+/** True for failures worth retrying: our retriable codes (backbones translate their client's transient errors to them) and socket errors. */
 export function isRetriable(err: unknown): boolean {
   if (hasErrorCode(err, 'RETRIABLE') || hasErrorCode(err, 'NOT_CONNECTED')) return true;
   const e = err as { retriable?: boolean; name?: string; code?: string };
   if (e?.retriable === true) return true;
-  return /KafkaJS(Connection|RequestTimeout|NumberOfRetriesExceeded|BrokerNotFound|LockTimeout)/.test(e?.name ?? '') ||
-    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH'].includes(e?.code ?? '');
+  return ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH'].includes(e?.code ?? '');
 }
 
 /** Shared state handling, converters and transforms of source and sink runners. */
