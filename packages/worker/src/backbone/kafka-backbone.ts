@@ -15,6 +15,9 @@ import type {
 } from './backbone.js';
 import type { KafkaConnection, KafkaConnections, KafkaSasl, KafkaTls } from './kafka-connection.js';
 import { tlsPreflight } from './tls-preflight.js';
+import { connectFailure } from './connect-failure.js';
+
+export { connectFailure };
 import { KafkaTransactionalProducer } from './kafka-transactions.js';
 
 /**
@@ -55,20 +58,6 @@ function kafkajsSasl(sasl: KafkaSasl | undefined): SASLOptions | undefined {
  * not fixed by retrying, so they are plain ConnectErrors (the task fails and
  * its restart backoff applies); anything else is NotConnectedError (retried).
  */
-export function connectFailure(what: string, err: unknown): ConnectError {
-  const e = err as { name?: string; message?: string; code?: string; cause?: { code?: string; message?: string } };
-  const text = `${e?.name ?? ''} ${e?.message ?? ''} ${e?.code ?? ''} ${e?.cause?.code ?? ''} ${e?.cause?.message ?? ''}`;
-  if (/SASLAuthentication|authentication failed|SASL_AUTHENTICATION_FAILED|ILLEGAL_SASL_STATE|UNSUPPORTED_SASL_MECHANISM/i.test(text)) {
-    return new ConnectError(`${what} cannot authenticate to Kafka (check sasl.mechanism and sasl.jaas.config): ${e?.message ?? String(err)}`, { cause: err });
-  }
-  if (/CERT_|certificate|self[- ]signed|ERR_TLS_|altname|wrong version number|SSL routines/i.test(text)) {
-    return new ConnectError(
-      `${what} cannot set up TLS with Kafka (check ssl.truststore.*, ssl.endpoint.identification.algorithm and security.protocol): ${e?.message ?? String(err)}`,
-      { cause: err },
-    );
-  }
-  return new NotConnectedError(`${what} cannot reach Kafka: ${e?.message ?? String(err)}`, { cause: err });
-}
 
 function connectionKey(conn: KafkaConnection): string {
   return JSON.stringify([conn.brokers, conn.tls ?? null, conn.sasl ?? null, conn.connectionTimeoutMs ?? null, conn.requestTimeoutMs ?? null]);

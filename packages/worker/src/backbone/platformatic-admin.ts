@@ -1,7 +1,8 @@
 import { Admin } from '@platformatic/kafka';
 import type { TopicPartition, TopicPartitionOffset } from '@ferry/core';
 import type { BackboneAdmin, TopicSpec } from './backbone.js';
-import { unreachable, type PlatformaticShared } from './platformatic-common.js';
+import { connectFailure } from './connect-failure.js';
+import type { PlatformaticShared } from './platformatic-common.js';
 
 export class PlatformaticAdmin implements BackboneAdmin {
   constructor(private readonly b: PlatformaticShared) {}
@@ -15,7 +16,7 @@ export class PlatformaticAdmin implements BackboneAdmin {
       return await fn();
     } catch (err) {
       if (/ECONNREFUSED|ENOTFOUND|ETIMEDOUT|connect/i.test(`${(err as Error).message} ${JSON.stringify((err as { errors?: unknown }).errors ?? '')}`)) {
-        throw unreachable('Admin client', this.b.opts.connections.admin, err);
+        throw connectFailure(`The admin client (${this.b.opts.connections.admin.brokers.join(',')})`, err);
       }
       throw err;
     }

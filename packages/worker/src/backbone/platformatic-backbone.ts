@@ -4,7 +4,7 @@ import type { Backbone, BackboneAdmin, BackboneConsumer, BackboneProducer, OutMe
 import { KafkaBackbone } from './kafka-backbone.js';
 import type { KafkaConnection } from './kafka-connection.js';
 import { keyPartition } from './partitioning.js';
-import { clientOptions, translate, unreachable, type PlatformaticBackboneOptions, type PlatformaticShared } from './platformatic-common.js';
+import { clientOptions, translate, connectChecked, type PlatformaticBackboneOptions, type PlatformaticShared } from './platformatic-common.js';
 import { PlatformaticConsumer } from './platformatic-consumer.js';
 import { PlatformaticAdmin } from './platformatic-admin.js';
 
@@ -88,11 +88,7 @@ class PlatformaticProducer implements BackboneProducer {
   }
 
   async connect(): Promise<void> {
-    try {
-      await this.p.metadata({ topics: [] });
-    } catch (err) {
-      throw unreachable(`Producer ${this.clientId}`, this.conn, err);
-    }
+    await connectChecked(`Producer ${this.clientId}`, this.conn, () => this.p.metadata({ topics: [] }));
   }
 
   /**

@@ -1,3 +1,5 @@
+import { connectFailure } from './connect-failure.js';
+import { tlsPreflight } from './tls-preflight.js';
 import { GenericError, findErrorBy, type Admin, type BaseOptions } from '@platformatic/kafka';
 import { NotConnectedError, RetriableError, type Logger } from '@ferry/core';
 import type { KafkaConnection, KafkaConnections } from './kafka-connection.js';
@@ -47,8 +49,21 @@ export function clientOptions(conn: KafkaConnection, clientId: string): BaseOpti
   return o;
 }
 
-export function unreachable(what: string, conn: KafkaConnection, err: unknown): NotConnectedError {
-  return new NotConnectedError(`${what} cannot reach Kafka at ${conn.brokers.join(',')}: ${(err as Error).message}`, { cause: err });
+/**
+ * A client that could not connect: a refused certificate shows at once (TLS
+ * pre-check), and authentication and TLS refusals fail the task instead of
+ * being retried as network errors.
+ */
+export async function connectChecked(what: string, conn: KafkaConnection, connect: () => Promise<unknown>): Promise<void> {
+  if (conn.tls) {
+    const err = await tlsPreflight(conn, conn.connectionTimeoutMs ?? 5000);
+    if (err) throw connectFailure(what, err);
+  }
+  try {
+    await connect();
+  } catch (err) {
+    throw connectFailure(`${what} (${conn.brokers.join(',')})`, err);
+  }
 }
 
 /** Transient client failures (network, timeouts, retriable broker errors, a rebalance) become RetriableError. */

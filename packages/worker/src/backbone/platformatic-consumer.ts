@@ -3,7 +3,7 @@ import type { Logger, TopicPartition, TopicPartitionOffset } from '@ferry/core';
 import type { BackboneConsumer, ConsumerHandlers, InMessage } from './backbone.js';
 import type { KafkaConnection } from './kafka-connection.js';
 import { rangeAssign, type AssignmentStrategy } from './assignors.js';
-import { clientOptions, translate, unreachable, type PlatformaticShared } from './platformatic-common.js';
+import { clientOptions, translate, connectChecked, type PlatformaticShared } from './platformatic-common.js';
 
 const IS_CONTROL = 0x20;
 const LOG_APPEND_TIME = 0x08;
@@ -88,11 +88,7 @@ export class PlatformaticConsumer implements BackboneConsumer {
   }
 
   async connect(): Promise<void> {
-    try {
-      await this.c.metadata({ topics: [] });
-    } catch (err) {
-      throw unreachable(`Consumer of ${this.opts.groupId}`, this.conn, err);
-    }
+    await connectChecked(`Consumer of ${this.opts.groupId}`, this.conn, () => this.c.metadata({ topics: [] }));
   }
 
   async subscribe(spec: { topics?: string[]; pattern?: RegExp }): Promise<void> {
