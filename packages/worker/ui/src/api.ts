@@ -73,3 +73,21 @@ export interface ConfigKey {
   order: number;
   display_name: string;
 }
+/** A chunked job of a connector (the `Job` schema of /openapi.json). */
+export interface Job {
+  id: string;
+  work: string;
+  state: 'running' | 'paused' | 'completed' | 'failed' | 'cancelled';
+  chunks: { total: number; done: number; running?: number; failed?: number };
+  rows: number;
+  rowsPerSecond?: number;
+  etaSeconds?: number | null;
+  error?: string;
+}
+
+/** A readable message for a failed request: 403 says the user may only read. */
+export function describeError(err: unknown): string {
+  if (err instanceof ApiError && err.status === 403) return `Not allowed (403): ${err.message}`;
+  if (err instanceof ApiError && err.status === 401) return 'Sign-in required (401): enter credentials';
+  return (err as Error).message;
+}
