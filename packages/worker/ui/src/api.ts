@@ -6,6 +6,8 @@ export function setAuth(header: string | null): void {
   else sessionStorage.removeItem(AUTH_KEY);
 }
 
+export const hasAuth = (): boolean => sessionStorage.getItem(AUTH_KEY) !== null;
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -24,7 +26,8 @@ export function whenUnauthorized(fn: () => void): void {
 }
 
 export async function api<T = any>(method: string, path: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = { accept: 'application/json' };
+  // x-requested-with: the worker answers 401 without a WWW-Authenticate challenge (no browser dialog; the console asks).
+  const headers: Record<string, string> = { accept: 'application/json', 'x-requested-with': 'ferry-console' };
   if (body !== undefined) headers['content-type'] = 'application/json';
   const auth = sessionStorage.getItem(AUTH_KEY);
   if (auth) headers.authorization = auth;
