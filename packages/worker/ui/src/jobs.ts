@@ -37,7 +37,8 @@ export function JobsPanel(props: { name: string; onNotice: (n: { kind: 'ok' | 'e
   const name = props.name;
   const jobs = usePoll<Job[] | undefined>(() => loadJobs(name), 1000, [name]);
   const [busy, setBusy] = useState<string | undefined>();
-  if (jobs.data === undefined && !jobs.error) return null;
+  // Shown once the connector has had a job (snapshots, backfills); most connectors never have one.
+  if (!jobs.error && (jobs.data === undefined || jobs.data.length === 0)) return null;
   const act = async (job: Job, what: 'pause' | 'resume' | 'cancel') => {
     if (what === 'cancel' && !confirm(`Cancel job ${job.id}? Chunks not yet done will not run.`)) return;
     setBusy(job.id);
@@ -57,7 +58,6 @@ export function JobsPanel(props: { name: string; onNotice: (n: { kind: 'ok' | 'e
     <table class="list jobs" data-testid="jobs">
       <thead><tr><th>Job</th><th>Work</th><th>State</th><th class="progress-col">Progress</th><th class="num">Rows</th><th class="num">Rows/s</th><th class="num">ETA</th><th></th></tr></thead>
       <tbody>
-        ${list.length === 0 && html`<tr><td colspan="8" class="muted">No jobs.</td></tr>`}
         ${[...list].reverse().map(
           (j) => html`<tr data-job=${j.id} class=${j.state === 'failed' ? 'failed-row' : ''}>
               <td><code>${j.id}</code></td>
