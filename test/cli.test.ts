@@ -347,6 +347,11 @@ describe('ferry jobs against a real chunked job', () => {
     const again = await ferry(w.url, ['jobs', name, '--wait']);
     assert.equal(again.code, EXIT.OK, again.err);
     assert.match(again.out, /completed\s+3\/3\s+300000/);
+    // On a terminal the progress is one redrawn line.
+    let tty = '';
+    const code = await runFerry(['node', 'ferry', '--url', w.url, 'jobs', name, job.id, '--wait'], { out: () => undefined, err: (x) => void (tty += x), isTTY: true, env: {} });
+    assert.equal(code, EXIT.OK);
+    assert.equal(tty, `\r\x1b[K${job.id} completed [${'#'.repeat(24)}] 3/3 chunks, 300000 rows, ${Math.round(final.rowsPerSecond)} rows/s\n`);
   });
 
   it('cancels a job: --wait exits WAIT_FAILED; unknown ids and connectors are NOT_FOUND', { timeout: 120000 }, async () => {
@@ -381,6 +386,8 @@ describe('ferry against a worker with authentication on', () => {
   it('--user and --token authenticate; a read-only user reads and is refused writes with AUTH', async () => {
     assert.equal((await ferry(w.url, ['get', 'connectors'])).code, EXIT.AUTH);
     assert.equal((await ferry(w.url, ['--user', 'root:wrong', 'get', 'connectors'])).code, EXIT.AUTH);
+    // /ui not listed in rest.auth.unauthenticated.paths: the console's files are closed too.
+    assert.equal((await fetch(`${w.url}/ui/`)).status, 401);
     const f = join(dir, `${name}.json`);
     writeFileSync(f, JSON.stringify({ name, config: { 'connector.class': 'DatagenSource', 'kafka.topic': name, 'max.interval': '500' } }));
     const viewerApply = await ferry(w.url, ['--user', 'viewer:viewer-pw', 'apply', '-f', f]);
