@@ -269,6 +269,8 @@ describe('job progress in the console', () => {
     await shot('14-connector-job-paused.png');
     await job.getByTestId('job-resume').click();
     await waitFor(async () => (await rows()) > settled, { timeoutMs: 60000, message: 'rows moving again after resume' });
+    // Between chunk ends, the estimate from rows and ETA fills the bar.
+    await waitFor(async () => /~\d+%/.test(await job.getByTestId('job-progress').innerText()), { timeoutMs: 30000, message: 'an estimated percentage' });
     await shot('15-connector-job-progress.png');
     // The bar goes to 3/3 and the job completes with every row.
     const seen = new Set<string>();

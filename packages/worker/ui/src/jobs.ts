@@ -26,9 +26,14 @@ export function fmtEta(s: number | null | undefined): string {
 export function ProgressBar(props: { job: Job }) {
   const { total, done } = props.job.chunks;
   const pct = props.job.state === 'completed' ? 100 : total > 0 ? Math.min(100, (100 * done) / total) : 0;
+  // Chunks of a round often run side by side and end together: between them, the worker's ETA gives an
+  // estimate of the rows still to come, drawn lighter behind the chunks done.
+  const { rows, rowsPerSecond: rate, etaSeconds: eta } = props.job;
+  const est = jobActive(props.job) && rate && rate > 0 && eta !== null && eta !== undefined && Number.isFinite(eta) ? (100 * rows) / (rows + rate * eta) : undefined;
   return html`<div class=${`progress ${props.job.state}`} role="progressbar" aria-valuemin="0" aria-valuemax=${total} aria-valuenow=${done} data-testid="job-progress">
+    ${est !== undefined && html`<div class="bar est" style=${`width: ${Math.max(pct, est).toFixed(1)}%`} data-testid="job-estimate"></div>`}
     <div class="bar" style=${`width: ${pct.toFixed(1)}%`}></div>
-    <span class="label">${done}/${total} chunks</span>
+    <span class="label">${done}/${total} chunks${est !== undefined ? ` · ~${Math.round(Math.max(pct, est))}%` : ''}</span>
   </div>`;
 }
 
