@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
 import { parse as parseYaml } from 'yaml';
 import { runFerry } from '../packages/worker/src/ferry/program.ts';
 import { EXIT } from '../packages/worker/src/ferry/client.ts';
@@ -273,5 +274,138 @@ describe('ferry test and lint (offline)', () => {
     const problems = JSON.parse(bad.out).problems as Array<{ option: string }>;
     assert.ok(problems.some((p) => p.option === 'topics'), JSON.stringify(problems));
     assert.ok(problems.some((p) => p.option.startsWith('transforms.t')), JSON.stringify(problems));
+  });
+});
+
+describe('ferry jobs against a real chunked job', () => {
+  const PG_URL = process.env.FERRY_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+  const ROWS = 300_000;
+  const tag = uniqueName('clijob');
+  const table = tag.replace(/-/g, '_');
+  let w: WorkerHandle;
+  let db: pg.Client;
+  const bulk = (name: string) => ({
+    name,
+    config: {
+      'connector.class': 'PostgresSource', 'connection.url': PG_URL, mode: 'bulk', 'table.include.list': table, 'topic.prefix': `${name}-`,
+      'bulk.max.threads': '3', 'batch.max.rows': '1000', 'poll.interval.ms': '3600000',
+    },
+  });
+  const firstJob = (name: string, pred: (j: any) => boolean) =>
+    waitFor(async () => {
+      const r = await w.request('GET', `/connectors/${name}/jobs`);
+      return r.status === 200 && r.body[0] && pred(r.body[0]) ? r.body[0] : null;
+    }, { timeoutMs: 60000, intervalMs: 100, message: `a job of ${name}` });
+
+  before(async () => {
+    await requireStack('kafka', 'postgres');
+    db = new pg.Client({ connectionString: PG_URL });
+    await db.connect();
+    await db.query(`CREATE TABLE ${table} (id int8 PRIMARY KEY, v text, n int4)`);
+    await db.query(`INSERT INTO ${table} SELECT g, md5(g::text), g % 1000 FROM generate_series(1, ${ROWS}) g`);
+    await db.query(`ANALYZE ${table}`);
+    w = await startWorker({});
+  });
+  after(async () => {
+    await w?.stop();
+    await db?.query(`DROP TABLE IF EXISTS ${table}`).catch(() => undefined);
+    await db?.end();
+  });
+
+  it('lists jobs (table, json, yaml), pauses, resumes with --wait and a progress bar to completion', { timeout: 240000 }, async () => {
+    const name = `${tag}-a`;
+    assert.equal((await w.request('POST', '/connectors', bulk(name))).status, 201);
+    const job = await firstJob(name, (j) => j.rows > 0);
+    const paused = await ferry(w.url, ['jobs', 'pause', name, job.id]);
+    assert.equal(paused.code, EXIT.OK, paused.err);
+    assert.match(paused.err, /pause requested/);
+    await waitFor(async () => (await w.request('GET', `/connectors/${name}/jobs`)).body[0].state === 'paused', { message: 'paused' });
+
+    const t = await ferry(w.url, ['jobs', name]);
+    assert.equal(t.code, EXIT.OK, t.err);
+    assert.match(t.out, /^ID\s+WORK\s+STATE\s+CHUNKS\s+ROWS/);
+    assert.match(t.out, new RegExp(`${job.id}\\s+bulk\\s+paused\\s+[0-2]/3`));
+    const j = await ferry(w.url, ['jobs', name, '-o', 'json']);
+    const listed = JSON.parse(j.out);
+    assert.equal(listed.length, 1);
+    assert.equal(listed[0].id, job.id);
+    assert.equal(listed[0].chunks.total, 3);
+    const y = parseYaml((await ferry(w.url, ['-o', 'yaml', 'jobs', name, job.id])).out);
+    assert.equal(y.id, job.id);
+    assert.equal(y.state, 'paused');
+
+    const done = await ferry(w.url, ['jobs', 'resume', name, job.id, '--wait', '-o', 'json']);
+    assert.equal(done.code, EXIT.OK, done.err);
+    assert.match(done.err, /resume requested/);
+    const bars = done.err.split('\n').filter((l) => l.includes('chunks'));
+    assert.ok(bars.length >= 2, `progress lines while waiting:\n${done.err}`);
+    assert.match(bars.at(-1)!, /completed \[#{24}\] 3\/3 chunks, 300000 rows/);
+    const final = JSON.parse(done.out);
+    assert.equal(final.state, 'completed');
+    assert.equal(final.rows, ROWS);
+    // --wait on a finished job answers at once.
+    const again = await ferry(w.url, ['jobs', name, '--wait']);
+    assert.equal(again.code, EXIT.OK, again.err);
+    assert.match(again.out, /completed\s+3\/3\s+300000/);
+    // On a terminal the progress is one redrawn line.
+    let tty = '';
+    const code = await runFerry(['node', 'ferry', '--url', w.url, 'jobs', name, job.id, '--wait'], { out: () => undefined, err: (x) => void (tty += x), isTTY: true, env: {} });
+    assert.equal(code, EXIT.OK);
+    assert.equal(tty, `\r\x1b[K${job.id} completed [${'#'.repeat(24)}] 3/3 chunks, 300000 rows, ${Math.round(final.rowsPerSecond)} rows/s\n`);
+  });
+
+  it('cancels a job: --wait exits WAIT_FAILED; unknown ids and connectors are NOT_FOUND', { timeout: 120000 }, async () => {
+    const name = `${tag}-b`;
+    assert.equal((await w.request('POST', '/connectors', bulk(name))).status, 201);
+    const job = await firstJob(name, (j) => j.state === 'running');
+    const c = await ferry(w.url, ['jobs', 'cancel', name, job.id, '-o', 'json']);
+    assert.equal(c.code, EXIT.OK, c.err);
+    const waited = await ferry(w.url, ['jobs', name, job.id, '--wait']);
+    assert.equal(waited.code, EXIT.WAIT_FAILED, waited.err);
+    assert.match(waited.err, new RegExp(`Job ${job.id} of ${name} cancelled`));
+    assert.equal((await ferry(w.url, ['jobs', 'resume', name, 'no-such-job'])).code, EXIT.NOT_FOUND);
+    assert.equal((await ferry(w.url, ['jobs', name, 'no-such-job'])).code, EXIT.NOT_FOUND);
+    assert.equal((await ferry(w.url, ['jobs', `${name}-missing`])).code, EXIT.NOT_FOUND);
+  });
+});
+
+describe('ferry against a worker with authentication on', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-cli-auth-'));
+  const TOKEN = 'cli-admin-token-5e6f7a8b9c0d1e2f3a4b5c6d';
+  let w: WorkerHandle;
+  const name = uniqueName('cliauth');
+
+  before(async () => {
+    await requireStack('kafka');
+    writeFileSync(join(dir, 'users'), 'root: root-pw,admin\nviewer: viewer-pw,read-only\n', { mode: 0o600 });
+    writeFileSync(join(dir, 'tokens'), `ci: ${TOKEN},admin\n`, { mode: 0o600 });
+    w = await startWorker({ workerConfig: { 'rest.auth.credentials.file': join(dir, 'users'), 'rest.auth.tokens.file': join(dir, 'tokens'), 'rest.auth.unauthenticated.paths': '/health' } });
+  });
+  after(async () => w?.stop());
+
+  it('--user and --token authenticate; a read-only user reads and is refused writes with AUTH', async () => {
+    assert.equal((await ferry(w.url, ['get', 'connectors'])).code, EXIT.AUTH);
+    assert.equal((await ferry(w.url, ['--user', 'root:wrong', 'get', 'connectors'])).code, EXIT.AUTH);
+    // /ui not listed in rest.auth.unauthenticated.paths: the console's files are closed too.
+    assert.equal((await fetch(`${w.url}/ui/`)).status, 401);
+    const f = join(dir, `${name}.json`);
+    writeFileSync(f, JSON.stringify({ name, config: { 'connector.class': 'DatagenSource', 'kafka.topic': name, 'max.interval': '500' } }));
+    const viewerApply = await ferry(w.url, ['--user', 'viewer:viewer-pw', 'apply', '-f', f]);
+    assert.equal(viewerApply.code, EXIT.AUTH, viewerApply.err);
+    assert.match(viewerApply.err, /403.*admin role/);
+    const applied = await ferry(w.url, ['--token', TOKEN, 'apply', '-f', f, '--wait']);
+    assert.equal(applied.code, EXIT.OK, applied.err);
+    const list = await ferry(w.url, ['--user', 'viewer', '-o', 'json', 'get', 'connectors'], { FERRY_PASSWORD: 'viewer-pw' });
+    assert.equal(list.code, EXIT.OK, list.err);
+    assert.ok(JSON.stringify(JSON.parse(list.out)).includes(name));
+    const pause = await ferry(w.url, ['--user', 'viewer:viewer-pw', 'pause', name]);
+    assert.equal(pause.code, EXIT.AUTH);
+    assert.match(pause.err, /403 User viewer has role read-only/);
+    const jobs = await ferry(w.url, ['--user', 'viewer:viewer-pw', 'jobs', 'cancel', name, 'x']);
+    assert.equal(jobs.code, EXIT.AUTH);
+    assert.equal((await ferry(w.url, ['--user', 'root:root-pw', 'pause', name, '--wait'])).code, EXIT.OK);
+    const env = await ferryProcess(['delete', name], { FERRY_URL: w.url, FERRY_TOKEN: TOKEN });
+    assert.equal(env.code, EXIT.OK, env.err);
+    assert.equal((await ferry(w.url, ['--token', TOKEN, 'describe', name])).code, EXIT.NOT_FOUND);
   });
 });

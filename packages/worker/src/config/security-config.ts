@@ -52,7 +52,7 @@ export const securityOptions = {
     ignoreCase: true,
   }),
   'rest.auth.unauthenticated.paths': Config.list({
-    doc: 'GET paths served without authentication when it is on: any of /, /health, /metrics.',
+    doc: 'GET paths served without authentication when it is on: any of /, /health, /metrics, /ui (the web console\'s static files, which hold no data: its sign-in form then asks for credentials).',
     default: [],
   }),
   'rest.allowed.host.names': Config.list({
@@ -77,11 +77,11 @@ export const securityOptions = {
   }),
 };
 
-const UNAUTHENTICATED = new Set(['/', '/health', '/metrics']);
+const UNAUTHENTICATED = new Set(['/', '/health', '/metrics', '/ui']);
 
 /** Cross-option checks of the security options (the worker refuses to start on an error). */
 export function checkSecurityOptions(s: { 'rest.auth.unauthenticated.paths': string[] }): void {
   for (const p of s['rest.auth.unauthenticated.paths']) {
-    if (!UNAUTHENTICATED.has(p)) throw new Error(`rest.auth.unauthenticated.paths: ${p} cannot be served without authentication (only /, /health, /metrics)`);
+    if (!UNAUTHENTICATED.has(p)) throw new Error(`rest.auth.unauthenticated.paths: ${p} cannot be served without authentication (only /, /health, /metrics, /ui)`);
   }
 }

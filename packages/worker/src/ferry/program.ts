@@ -4,6 +4,7 @@ import { VERSION, loadExternalPlugins } from '../worker.js';
 import { CliError, EXIT, FerryClient, enc } from './client.js';
 import { readConnectorFiles, parseDocument } from './files.js';
 import { configDiff, formatDiff, render, table, type OutputFormat } from './format.js';
+import { addJobsCommands } from './jobs.js';
 import { lintConnectors, runPipelineTests } from './offline.js';
 
 export interface CliIO {
@@ -282,6 +283,8 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
         if (o.wait) await waitForState(c, name, target, waitMs(), io);
       });
   }
+
+  addJobsCommands(program, { client, out, err: io.err, isTTY: io.isTTY, waitMs });
 
   const offsets = program.command('offsets').description('Read, set or reset offsets (set/reset need a STOPPED connector).');
   offsets

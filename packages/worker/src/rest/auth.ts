@@ -204,10 +204,13 @@ export function createAuthMiddleware(opts: AuthOptions, logger: Logger): Request
     const method = req.method.toUpperCase();
     const readOnly = method === 'GET' || method === 'HEAD';
     if (readOnly && anonymous.has(req.path)) return next();
+    // `/ui` listed: the console's static files (no data) for anyone; its API calls still need credentials.
+    if (readOnly && anonymous.has('/ui') && req.path.startsWith('/ui/')) return next();
     const principal = authenticate(req.headers.authorization);
     if (!principal) {
       if (req.headers.authorization) logger.warn({ method, path: req.path, ip: req.socket.remoteAddress }, 'REST request with invalid credentials');
-      res.setHeader('WWW-Authenticate', challenges);
+      // The console asks for credentials in its own form: no challenge, or browsers would open their dialog too.
+      if (req.headers['x-requested-with'] !== 'ferry-console') res.setHeader('WWW-Authenticate', challenges);
       res.status(401).json({ error_code: 401, message: 'Authentication required' });
       return;
     }

@@ -6,6 +6,8 @@ export function setAuth(header: string | null): void {
   else sessionStorage.removeItem(AUTH_KEY);
 }
 
+export const hasAuth = (): boolean => sessionStorage.getItem(AUTH_KEY) !== null;
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -24,7 +26,8 @@ export function whenUnauthorized(fn: () => void): void {
 }
 
 export async function api<T = any>(method: string, path: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = { accept: 'application/json' };
+  // x-requested-with: the worker answers 401 without a WWW-Authenticate challenge (no browser dialog; the console asks).
+  const headers: Record<string, string> = { accept: 'application/json', 'x-requested-with': 'ferry-console' };
   if (body !== undefined) headers['content-type'] = 'application/json';
   const auth = sessionStorage.getItem(AUTH_KEY);
   if (auth) headers.authorization = auth;
@@ -72,4 +75,22 @@ export interface ConfigKey {
   group: string | null;
   order_in_group: number;
   display_name: string;
+}
+/** A chunked job of a connector (the `Job` schema of /openapi.json). */
+export interface Job {
+  id: string;
+  work: string;
+  state: 'running' | 'paused' | 'completed' | 'failed' | 'cancelled';
+  chunks: { total: number; done: number; running?: number; failed?: number };
+  rows: number;
+  rowsPerSecond?: number;
+  etaSeconds?: number | null;
+  error?: string;
+}
+
+/** A readable message for a failed request: 403 says the user may only read. */
+export function describeError(err: unknown): string {
+  if (err instanceof ApiError && err.status === 403) return `Not allowed (403): ${err.message}`;
+  if (err instanceof ApiError && err.status === 401) return 'Sign-in required (401): enter credentials';
+  return (err as Error).message;
 }

@@ -1,6 +1,7 @@
 import { html } from 'htm/preact';
 import { useEffect, useState } from 'preact/hooks';
-import { api, enc, type Info, type Status } from './api.js';
+import { api, describeError, enc, type Info, type Status } from './api.js';
+import { JobsPanel } from './jobs.js';
 import { LiveChart } from './chart.js';
 import { latest, subscribe } from './metrics.js';
 import { StateBadge, fmtRate, usePoll } from './util.js';
@@ -24,7 +25,7 @@ export function ConnectorPage(props: { name: string }) {
       const r = await api(method, path, body);
       setNotice({ kind: 'ok', text: r?.message ? `${label}: ${r.message}` : `${label}: done` });
     } catch (err) {
-      setNotice({ kind: 'error', text: `${label}: ${(err as Error).message}` });
+      setNotice({ kind: 'error', text: `${label}: ${describeError(err)}` });
     }
     await Promise.all([status.reload(), offsets.reload()]);
   };
@@ -34,7 +35,7 @@ export function ConnectorPage(props: { name: string }) {
       await api('DELETE', base);
       location.hash = '#/';
     } catch (err) {
-      setNotice({ kind: 'error', text: `Delete: ${(err as Error).message}` });
+      setNotice({ kind: 'error', text: `Delete: ${describeError(err)}` });
     }
   };
   const saveOffsets = async () => {
@@ -84,6 +85,8 @@ export function ConnectorPage(props: { name: string }) {
         <${LiveChart} title="Records/s" connectors=${[name]} metric="rate" testid="chart-rate" />
         ${info.data?.type === 'sink' && html`<${LiveChart} title="Consumer lag" connectors=${[name]} metric="lag" testid="chart-lag" />`}
       </div>
+
+      <${JobsPanel} name=${name} onNotice=${setNotice} />
 
       <h2>Tasks</h2>
       <table class="list" data-testid="tasks">

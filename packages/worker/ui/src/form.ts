@@ -1,6 +1,6 @@
 import { html } from 'htm/preact';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { api, enc, type ConfigKey } from './api.js';
+import { api, enc, type ConfigKey , describeError } from './api.js';
 
 type Infos = { error_count: number; configs: Array<{ definition: ConfigKey; value: { name: string; errors: string[]; recommended_values: string[] } }> };
 const HIDDEN = '[hidden]';
@@ -128,7 +128,7 @@ export function ConnectorForm(props: { name?: string }) {
       else await api('POST', '/connectors', { name: name.trim(), config });
       location.hash = `#/connectors/${enc(name.trim())}`;
     } catch (err) {
-      setError((err as Error).message);
+      setError(describeError(err));
     } finally {
       setBusy(false);
     }

@@ -3,6 +3,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, type Info, type Status } from './api.js';
 import { LiveChart } from './chart.js';
 import { latest, subscribe } from './metrics.js';
+import { jobActive, loadJobs } from './jobs.js';
 import { StateBadge, fmtRate, usePoll } from './util.js';
 
 type Expanded = Record<string, { status: Status; info: Info }>;
@@ -13,6 +14,21 @@ export function ConnectorList() {
   const [, tick] = useState(0);
   useEffect(() => subscribe(() => tick((n) => n + 1)), []);
   const names = Object.keys(data ?? {}).sort();
+  // Connectors with a running or paused chunked job (snapshot, backfill).
+  const jobs = usePoll<Record<string, { running: number; paused: number }>>(
+    async () => {
+      const out: Record<string, { running: number; paused: number }> = {};
+      await Promise.all(
+        names.map(async (n) => {
+          const active = ((await loadJobs(n).catch(() => undefined)) ?? []).filter(jobActive);
+          if (active.length) out[n] = { running: active.filter((j) => j.state === 'running').length, paused: active.filter((j) => j.state === 'paused').length };
+        }),
+      );
+      return out;
+    },
+    2000,
+    [names.join('\n')],
+  );
   const sinks = names.filter((n) => data![n]!.info?.type === 'sink');
   return html`
     <section>
@@ -35,7 +51,9 @@ export function ConnectorList() {
             return html`<tr data-connector=${n} class=${failed || status?.connector.state === 'FAILED' ? 'failed-row' : ''}>
               <td><a href=${`#/connectors/${encodeURIComponent(n)}`}>${n}</a></td>
               <td>${info?.type}</td>
-              <td><${StateBadge} state=${status?.connector.state} /></td>
+              <td><${StateBadge} state=${status?.connector.state} />${jobs.data?.[n] &&
+                html`<a class=${`job-dot ${jobs.data[n].running ? '' : 'paused'}`} href=${`#/connectors/${encodeURIComponent(n)}`} data-testid="job-indicator"
+                  title="chunked job in progress">${jobs.data[n].running ? 'job running' : 'job paused'}</a>`}</td>
               <td class="muted">${info?.config['connector.class']}</td>
               <td>
                 ${tasks.map((t) => html`<span class=${`task-dot ${t.state.toLowerCase()}`} title=${`task ${t.id}: ${t.state}`}>${t.id}</span>`)}

@@ -1,6 +1,6 @@
 import { html, render } from 'htm/preact';
 import { useEffect, useState } from 'preact/hooks';
-import { api, setAuth, whenUnauthorized } from './api.js';
+import { api, hasAuth, setAuth, whenUnauthorized } from './api.js';
 import { ConnectorPage } from './connector.js';
 import { ConnectorForm } from './form.js';
 import { ConnectorList } from './list.js';
@@ -17,7 +17,7 @@ function useHash(): string {
 }
 
 /** Asks for credentials when the worker answers 401; they are kept for this tab only. */
-function Login(props: { onDone: () => void }) {
+function Login(props: { onDone: () => void; refused: boolean }) {
   const [user, setUser] = useState('');
   const [password, setPassword] = useState('');
   const [token, setToken] = useState('');
@@ -28,6 +28,7 @@ function Login(props: { onDone: () => void }) {
   };
   return html`<div class="modal"><form onSubmit=${submit}>
     <h2>Sign in to the worker</h2>
+    ${props.refused && html`<p class="error" data-testid="sign-in-refused">The worker refused these credentials (401).</p>`}
     <div class="field"><label>User</label><input name="user" value=${user} onInput=${(e: Event) => setUser((e.target as HTMLInputElement).value)} /></div>
     <div class="field"><label>Password</label><input name="password" type="password" value=${password} onInput=${(e: Event) => setPassword((e.target as HTMLInputElement).value)} /></div>
     <div class="field"><label>or a bearer token</label><input name="token" type="password" value=${token} onInput=${(e: Event) => setToken((e.target as HTMLInputElement).value)} /></div>
@@ -39,8 +40,12 @@ function App() {
   const hash = useHash();
   const [version, setVersion] = useState('');
   const [login, setLogin] = useState(false);
+  const [refused, setRefused] = useState(false);
   useEffect(() => {
-    whenUnauthorized(() => setLogin(true));
+    whenUnauthorized(() => {
+      setRefused(hasAuth());
+      setLogin(true);
+    });
     void api('GET', '/').then((r) => setVersion(`${r.version}${r.kafka_cluster_id ? ` · cluster ${r.kafka_cluster_id}` : ''}`), () => undefined);
   }, []);
   const path = hash.replace(/^#/, '') || '/';
@@ -53,9 +58,9 @@ function App() {
   return html`
     <header><a href="#/" class="brand">Ferry</a><span class="muted">${version}</span>
       <span class="spacer"></span><a href="../openapi.json" class="muted">API</a>
-      <button class="link" onClick=${() => { setAuth(null); setLogin(true); }}>Credentials</button></header>
+      <button class="link" onClick=${() => { setAuth(null); setRefused(false); setLogin(true); }} data-testid="credentials">Credentials</button></header>
     <main>${page}</main>
-    ${login && html`<${Login} onDone=${() => { setLogin(false); location.reload(); }} />`}
+    ${login && html`<${Login} refused=${refused} onDone=${() => { setLogin(false); location.reload(); }} />`}
   `;
 }
 
