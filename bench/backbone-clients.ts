@@ -16,7 +16,7 @@ const conn = { brokers: [BROKER] };
 
 const impls: Array<[string, () => Backbone]> = [
   ['platformatic', () => new PlatformaticBackbone({ connections: { admin: conn, producer: conn, consumer: conn }, clientId: 'bench', logger })],
-  ['kafkajs', () => new KafkaBackbone({ brokers: [BROKER], clientId: 'bench', logger })],
+  ['kafkajs', () => new KafkaBackbone({ connections: { admin: conn, producer: conn, consumer: conn }, clientId: 'bench', logger })],
 ];
 
 function cpu(): number {

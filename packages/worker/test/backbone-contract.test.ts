@@ -54,7 +54,7 @@ const impls: Impl[] = [
   {
     name: 'kafkajs',
     make: (o = {}) =>
-      new KafkaBackbone({ brokers: [BROKER], clientId: 'contract', logger, sessionTimeoutMs: o.sessionMs ?? 10000, heartbeatIntervalMs: o.heartbeatMs ?? 500, fetchMaxWaitMs: 100 }),
+      new KafkaBackbone({ connections: { admin: conn, producer: conn, consumer: conn }, clientId: 'contract', logger, sessionTimeoutMs: o.sessionMs ?? 10000, heartbeatIntervalMs: o.heartbeatMs ?? 500, fetchMaxWaitMs: 100 }),
     lacks: new Set(['regex-new-topics', 'static-membership', 'cooperative', 'revoke-before-reassign']),
   },
 ];
