@@ -157,11 +157,11 @@ describe('web console in headless Chromium', () => {
 
   it('sets an offset through the editor', async () => {
     await page.getByTestId('edit-offsets').click();
-    await page.getByTestId('offsets-json').fill(JSON.stringify({ offsets: [{ partition: { task: 0 }, offset: { seq: 42 } }] }));
+    await page.getByTestId('offsets-json').fill(JSON.stringify({ offsets: [{ partition: { task: 0 }, offset: { position: 42 } }] }));
     await page.getByTestId('save-offsets').click();
-    await waitFor(async () => /seq/.test(await page.getByTestId('offsets').innerText()), { message: 'the new offset listed' });
+    await waitFor(async () => /42/.test(await page.getByTestId('offsets').innerText()), { message: 'the new offset listed' });
     const stored = (await w.request('GET', `/connectors/${name}/offsets`)).body.offsets;
-    assert.deepEqual(stored, [{ partition: { task: 0 }, offset: { seq: 42 } }]);
+    assert.deepEqual(stored, [{ partition: { task: 0 }, offset: { position: 42 } }]);
   });
 
   it('asks for credentials when the API answers 401 and sends them', async () => {
