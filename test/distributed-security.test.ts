@@ -9,7 +9,8 @@
  */
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -159,6 +160,42 @@ describe('Distributed mode security', () => {
         const logs = w.logs();
         assert.ok(!logs.includes('root-pw-5e1f') && !logs.includes('viewer-pw-77aa'), 'credentials never logged');
       }
+      await Promise.all(workers.map((w) => w.stop()));
+    });
+
+    it('forwards over HTTPS when the advertised listener is https', async () => {
+      const group = uniqueName('dist-https');
+      const dir = mkdtempSync(join(tmpdir(), 'ferry-dist-https-'));
+      // A self-signed certificate for 127.0.0.1 (openssl CLI); the workers trust it through NODE_EXTRA_CA_CERTS.
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'pipe' });
+      writeFileSync(join(dir, 'keystore.pem'), Buffer.concat([readFileSync(join(dir, 'key.pem')), readFileSync(join(dir, 'cert.pem'))]), { mode: 0o600 });
+      writeFileSync(join(dir, 'users'), 'root: root-pw-31aa,admin\n');
+      const extra = {
+        listeners: 'http://127.0.0.1:0,https://127.0.0.1:0',
+        'listeners.https.ssl.keystore.location': join(dir, 'keystore.pem'),
+        'rest.advertised.listener': 'https',
+        'rest.auth.credentials.file': join(dir, 'users'),
+        'rest.auth.unauthenticated.paths': '/health',
+      };
+      const workers = await Promise.all([0, 1].map(() => startWorker({ mode: 'distributed', workerConfig: clusterConfig(group, extra), env: { NODE_EXTRA_CA_CERTS: join(dir, 'cert.pem') } })));
+      await waitFor(() => workers.filter(isLeader).length === 1 && workers.every((w) => w.logs().includes('"Joined group"')), { timeoutMs: 30000, message: 'both workers in the group, one leader' });
+      const leader = workers.find(isLeader)!;
+      const follower = workers.find((w) => !isLeader(w))!;
+      const name = `${group}-gen`;
+      const root = basic('root', 'root-pw-31aa');
+      const created = await call(follower, 'POST', '/connectors', { auth: root, body: { name, config: { 'connector.class': 'DatagenSource', 'kafka.topic': `${group}-t`, iterations: '10', 'tasks.max': '2' } } });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      await waitFor(
+        async () => {
+          const s = await call(leader, 'GET', `/connectors/${name}/status`, { auth: root });
+          return s.status === 200 && s.body.tasks.length === 2 ? s.body : null;
+        },
+        { timeoutMs: 60000, message: `${name} with its 2 tasks` },
+      );
+      // Worker ids (and the URLs forwarded to) carry the https listener's port, not the http one.
+      const s = await call(leader, 'GET', `/connectors/${name}/status`, { auth: root });
+      const ids = new Set([s.body.connector.worker_id, ...s.body.tasks.map((t: { worker_id: string }) => t.worker_id)]);
+      for (const id of ids) assert.ok(!id.endsWith(`:${leader.port}`) && !id.endsWith(`:${follower.port}`), `worker id ${id} is not an http port`);
       await Promise.all(workers.map((w) => w.stop()));
     });
 

@@ -99,11 +99,15 @@ export class DistributedWorker {
       res.status(status).json({ error_code: status, message: status >= 500 ? 'Request failed' : `Cannot deserialize the request body: ${err.message}` });
     });
     await rest.listen(outer);
-    const port = settings['rest.advertised.port'] ?? rest.ports[0]!;
+    // Other workers reach this one through the advertised listener (https forwards over https).
+    const wanted = settings['rest.advertised.listener'];
+    const advertised = wanted === undefined ? 0 : rest.listeners.findIndex((l) => l.protocol === wanted);
+    if (advertised < 0) throw new Error(`rest.advertised.listener=${wanted} but no listener uses ${wanted}`);
+    const scheme = rest.listeners[advertised]!.protocol;
+    const port = settings['rest.advertised.port'] ?? rest.ports[advertised]!;
     const host = settings['rest.advertised.host.name'] ?? hostname();
     const workerId = `${host}:${port}`;
-    // Other workers reach this one with the scheme of its first listener (https forwards over https).
-    const url = `${rest.listeners[0]!.protocol}://${workerId}`;
+    const url = `${scheme}://${workerId}`;
     for (const [i, u] of rest.urls.entries()) log.info({ port: rest.ports[i], url: u, workerId, auth: rest.authenticated ? 'on' : 'off' }, 'REST API listening');
 
     const clientId = `${settings['client.id']}-${workerId.replace(/[^A-Za-z0-9._-]/g, '_')}`;
@@ -159,7 +163,7 @@ export class DistributedWorker {
     if (rest.security.auth) routes.use(rest.security.auth);
     routes.use(requireJsonBody());
     routes.use(
-      distributedRoutes({ herder, configLog, logger: logs.get('rest'), retryForMs: Math.max(15000, settings['rebalance.timeout.ms']), scheme: rest.listeners[0]!.protocol }),
+      distributedRoutes({ herder, configLog, logger: logs.get('rest'), retryForMs: Math.max(15000, settings['rebalance.timeout.ms']), scheme }),
     );
     routes.use(
       createApp(
