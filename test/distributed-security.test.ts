@@ -159,6 +159,7 @@ describe('Distributed mode security', () => {
       for (const w of workers) {
         const logs = w.logs();
         assert.ok(!logs.includes('root-pw-5e1f') && !logs.includes('viewer-pw-77aa'), 'credentials never logged');
+        assert.ok(!logs.includes(secretTopic), 'values from config providers are scrubbed from logs');
       }
       await Promise.all(workers.map((w) => w.stop()));
     });

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Counter } from 'prom-client';
 import type { Connector, ConnectorConfig, ConnectorPlugin, SourceConnectorContext, TaskConfig } from '@ferry/core';
 import type { OffsetStore, TargetState, TaskState } from '../stores/contracts.js';
-import { ConfigProviders, maskConfig, restorePlaceholders, type Reference } from '../config/config-providers.js';
+import { ConfigProviders, isSecretKey, maskConfig, restorePlaceholders, type Reference } from '../config/config-providers.js';
 import { clientOverrideSecretValues } from '../config/kafka-client-config.js';
 import { SerialQueue } from '../stores/atomic-file.js';
 import { badRequest, conflict, notFound } from '../herder/errors.js';
@@ -293,9 +293,13 @@ export class DistributedHerder implements GroupCallbacks {
   }
 
   /** Resolves `${provider:...}` references with the worker's providers; the values they stand for are scrubbed from logs. */
-  private resolve(config: Record<string, string>): { config: Record<string, string>; references: Reference[] } {
+  private resolve(config: Record<string, string>, plugin: ConnectorPlugin<any>): { config: Record<string, string>; references: Reference[] } {
     const r = this.providers.resolve(config);
-    for (const s of [...r.secrets, ...clientOverrideSecretValues(r.config)]) this.deps.logs.redactor.add(s);
+    const keys = plugin.config.secretKeys();
+    const literal = Object.entries(r.config)
+      .filter(([k]) => isSecretKey(k, keys))
+      .map(([, v]) => v);
+    for (const s of [...r.secrets, ...literal, ...clientOverrideSecretValues(r.config)]) this.deps.logs.redactor.add(s);
     return { config: r.config, references: r.references };
   }
 
@@ -315,7 +319,7 @@ export class DistributedHerder implements GroupCallbacks {
     const log = this.deps.logs.get(`connector.${name}`, { connector: name });
     let resolved: ReturnType<DistributedHerder['resolve']>;
     try {
-      resolved = this.resolve(config);
+      resolved = this.resolve(config, plugin);
     } catch (err) {
       log.error({ err: (err as Error).message }, 'Connector config not resolved');
       await this.setConnectorStatus(name, 'FAILED', traceOf(err));
@@ -428,8 +432,8 @@ export class DistributedHerder implements GroupCallbacks {
     let resolvedConnector: Record<string, string>;
     let resolvedTask: Record<string, string>;
     try {
-      resolvedConnector = this.resolve(connectorConfig).config;
-      resolvedTask = this.resolve(config).config;
+      resolvedConnector = this.resolve(connectorConfig, plugin).config;
+      resolvedTask = this.resolve(config, plugin).config;
     } catch (err) {
       void exactlyOnce?.producer.disconnect();
       void this.setTaskStatus(connector, id, 'FAILED', { trace: traceOf(err) });
