@@ -86,24 +86,32 @@ export class DistributedWorker {
     ]);
 
     // The REST port must be known before joining: it is this worker's id and URL.
-    // Routes are added once the herder exists; until then every request passes the guards and finds nothing.
+    // Routes are added once the herder exists; until then requests pass the guards and get 404.
     const outer = express();
     outer.disable('x-powered-by');
     outer.set('query parser', 'extended');
     const routes = express.Router();
+    let internal: express.Router | undefined;
     outer.use(hostCheck(rest.security.allowedHosts));
     outer.use(cors(rest.security.cors ?? { allowOrigin: '', allowMethods: '' }));
+    // The signed internal endpoint is the only route served without user credentials (and only with a valid signature).
+    outer.use((req, res, next) => (internal ? internal(req, res, next) : next()));
+    if (rest.security.auth) outer.use(rest.security.auth);
+    outer.use(requireJsonBody());
     outer.use(routes);
+    outer.use((req: express.Request, res: express.Response) => {
+      res.status(404).json({ error_code: 404, message: `HTTP 404 Not Found: ${req.method} ${req.path}` });
+    });
     outer.use((err: Error & { status?: number; type?: string }, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
       const status = err.type === 'entity.parse.failed' ? 400 : (err.status ?? 500);
       res.status(status).json({ error_code: status, message: status >= 500 ? 'Request failed' : `Cannot deserialize the request body: ${err.message}` });
     });
-    await rest.listen(outer);
     // Other workers reach this one through the advertised listener (https forwards over https).
     const wanted = settings['rest.advertised.listener'];
     const advertised = wanted === undefined ? 0 : rest.listeners.findIndex((l) => l.protocol === wanted);
     if (advertised < 0) throw new Error(`rest.advertised.listener=${wanted} but no listener uses ${wanted}`);
     const scheme = rest.listeners[advertised]!.protocol;
+    await rest.listen(outer);
     const port = settings['rest.advertised.port'] ?? rest.ports[advertised]!;
     const host = settings['rest.advertised.host.name'] ?? hostname();
     const workerId = `${host}:${port}`;
@@ -158,10 +166,7 @@ export class DistributedWorker {
     herder.attach(member);
     const worker = new DistributedWorker(settings, logs, metrics, backbone, herder, member, [configTopic, offsetTopic, statusTopic]);
     worker.rest = rest;
-    // The signed internal endpoint is the only route served without user credentials (and only with a valid signature).
-    routes.use(signedInternalRoutes({ herder, configLog, logger: logs.get('rest') }));
-    if (rest.security.auth) routes.use(rest.security.auth);
-    routes.use(requireJsonBody());
+    internal = signedInternalRoutes({ herder, configLog, logger: logs.get('rest') });
     routes.use(
       distributedRoutes({ herder, configLog, logger: logs.get('rest'), retryForMs: Math.max(15000, settings['rebalance.timeout.ms']), scheme }),
     );
