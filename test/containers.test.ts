@@ -82,6 +82,10 @@ describe('Containers', () => {
           CONNECT_GROUP_ID: group,
           CONNECT_BOOTSTRAP_SERVERS: BOOTSTRAP,
           CONNECT_REST_PORT: String(port),
+          // Host networking: the API on loopback only (no credentials needed there); the sink writes with FileStreamSink.
+          CONNECT_REST_HOST_NAME: '127.0.0.1',
+          CONNECT_REST_AUTH_REQUIRED: 'auto',
+          CONNECT_PLUGINS_FILESTREAM_ENABLE: 'true',
           CONNECT_REST_ADVERTISED_HOST_NAME: '127.0.0.1',
           CONNECT_CONFIG_STORAGE_TOPIC: `${group}-configs`,
           CONNECT_OFFSET_STORAGE_TOPIC: `${group}-offsets`,

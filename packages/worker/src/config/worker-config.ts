@@ -16,6 +16,10 @@ export const WorkerConfigDef = defineConfig({
   'rest.port': Config.int({ doc: 'Port of the REST API (0 picks a free one).', default: 8083, min: 0, max: 65535, importance: 'HIGH' }),
   'rest.advertised.host.name': Config.string({ doc: 'Host name other workers and the status API use for this worker.', optional: true }),
   'rest.advertised.port': Config.int({ doc: 'Port advertised with rest.advertised.host.name.', optional: true }),
+  'rest.advertised.listener': Config.enum(['http', 'https'] as const, {
+    doc: 'Distributed mode: the scheme other workers use to reach this one (forwarded writes, internal requests); its port is the first listener of that scheme. Default: the first listener.',
+    optional: true,
+  }),
   'offset.storage.file.filename': Config.string({
     doc: 'Standalone mode: file holding source connector offsets (written atomically).',
     default: 'data/connect.offsets',

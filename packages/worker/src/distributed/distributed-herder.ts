@@ -2,13 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { Counter } from 'prom-client';
 import type { Connector, ConnectorConfig, ConnectorPlugin, SourceConnectorContext, TaskConfig } from '@ferry/core';
 import type { OffsetStore, TargetState, TaskState } from '../stores/contracts.js';
-import { maskConfig, resolveConfig } from '../config/config-providers.js';
+import { ConfigProviders, isSecretKey, maskConfig, restorePlaceholders, type Reference } from '../config/config-providers.js';
+import { clientOverrideSecretValues } from '../config/kafka-client-config.js';
 import { SerialQueue } from '../stores/atomic-file.js';
 import { badRequest, conflict, notFound } from '../herder/errors.js';
 import type { HerderDeps } from '../herder/deps.js';
 import type { ConnectorInfo, ConnectorStatus, OffsetEntry, StatusEntry } from '../herder/herder.js';
 import { TaskFactory } from '../herder/task-factory.js';
-import { validateConnectorConfig, type ConfigInfos } from '../herder/validation.js';
+import { validateConnectorConfig, withDeadline, type ConfigInfos } from '../herder/validation.js';
 import { ErrorHandlingConfig, traceOf } from '../runtime/error-handling.js';
 import { backoffDelay } from '../runtime/backoff.js';
 import type { SinkTaskRunner } from '../runtime/sink-task-runner.js';
@@ -44,6 +45,9 @@ interface LocalConnector {
   abort: AbortController;
   plugin: ConnectorPlugin<any>;
   config: ConnectorConfig;
+  /** The config with `${provider:...}` references resolved (what the connector was started with). */
+  resolved: ConnectorConfig;
+  references: Reference[];
 }
 
 interface LocalTask {
@@ -81,8 +85,10 @@ export class DistributedHerder implements GroupCallbacks {
   leaderUrl = '';
   generation = -1;
   readonly taskStarts: Counter<'connector' | 'task'>;
+  private readonly providers: ConfigProviders;
 
   constructor(private readonly deps: DistributedDeps) {
+    this.providers = deps.configProviders ?? ConfigProviders.none();
     this.factory = new TaskFactory(deps);
     this.log = deps.logs.get('herder');
     this.view = new ClusterView(deps.configLog, deps.status, deps.registry, deps.logs);
@@ -286,6 +292,17 @@ export class DistributedHerder implements GroupCallbacks {
     await this.deps.status.putTask(name, id, { state, workerId: this.workerId, ...detail }).catch((err) => this.log.warn({ err: (err as Error).message }, 'Status not written'));
   }
 
+  /** Resolves `${provider:...}` references with the worker's providers; the values they stand for are scrubbed from logs. */
+  private resolve(config: Record<string, string>, plugin: ConnectorPlugin<any>): { config: Record<string, string>; references: Reference[] } {
+    const r = this.providers.resolve(config);
+    const keys = plugin.config.secretKeys();
+    const literal = Object.entries(r.config)
+      .filter(([k]) => isSecretKey(k, keys))
+      .map(([, v]) => v);
+    for (const s of [...r.secrets, ...literal, ...clientOverrideSecretValues(r.config)]) this.deps.logs.redactor.add(s);
+    return { config: r.config, references: r.references };
+  }
+
   private async startConnectorInstance(name: string): Promise<void> {
     const config = this.deps.configLog.connectors.get(name);
     const plugin = this.plugin(name);
@@ -300,9 +317,17 @@ export class DistributedHerder implements GroupCallbacks {
       return;
     }
     const log = this.deps.logs.get(`connector.${name}`, { connector: name });
+    let resolved: ReturnType<DistributedHerder['resolve']>;
+    try {
+      resolved = this.resolve(config, plugin);
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'Connector config not resolved');
+      await this.setConnectorStatus(name, 'FAILED', traceOf(err));
+      return;
+    }
     const abort = new AbortController();
     const instance = plugin.create();
-    const local: LocalConnector = { name, instance, abort, plugin, config };
+    const local: LocalConnector = { name, instance, abort, plugin, config, resolved: resolved.config, references: resolved.references };
     const ctx: SourceConnectorContext = {
       connectorName: name,
       logger: log,
@@ -322,7 +347,13 @@ export class DistributedHerder implements GroupCallbacks {
     };
     this.connectors.set(name, local);
     try {
-      await instance.start(resolveConfig(config).config, ctx);
+      const ms = this.deps.settings['connector.validation.timeout.ms'];
+      const late = Symbol('late');
+      const r = await withDeadline(Promise.resolve(instance.start(resolved.config, ctx)).then(() => undefined), ms, () => late);
+      if (r === late) {
+        abort.abort();
+        throw new Error(`Connector ${name} did not start within ${ms} ms (connector.validation.timeout.ms)`);
+      }
     } catch (err) {
       log.error({ err: (err as Error).message }, 'Connector failed to start');
       await this.setConnectorStatus(name, 'FAILED', traceOf(err));
@@ -338,8 +369,9 @@ export class DistributedHerder implements GroupCallbacks {
     if (this.connectors.get(local.name) !== local) return;
     let configs: TaskConfig[];
     try {
-      const max = Number(local.config['tasks.max'] ?? '1') || 1;
-      configs = (await local.instance.taskConfigs(max)).slice(0, max);
+      const max = Number(local.resolved['tasks.max'] ?? local.config['tasks.max'] ?? '1') || 1;
+      // Written to the config topic with the placeholders put back: resolved secrets never reach it.
+      configs = (await local.instance.taskConfigs(max)).slice(0, max).map((c) => restorePlaceholders(c, local.config, local.resolved, local.references));
     } catch (err) {
       await this.setConnectorStatus(local.name, 'FAILED', traceOf(err));
       return;
@@ -397,15 +429,25 @@ export class DistributedHerder implements GroupCallbacks {
         return;
       }
     }
+    let resolvedConnector: Record<string, string>;
+    let resolvedTask: Record<string, string>;
+    try {
+      resolvedConnector = this.resolve(connectorConfig, plugin).config;
+      resolvedTask = this.resolve(config, plugin).config;
+    } catch (err) {
+      void exactlyOnce?.producer.disconnect();
+      void this.setTaskStatus(connector, id, 'FAILED', { trace: traceOf(err) });
+      return;
+    }
     try {
       const runner = this.factory.create({
         exactlyOnce,
         connector,
-        connectorConfig: resolveConfig(connectorConfig).config,
+        connectorConfig: resolvedConnector,
         plugin,
         instance: plugin.create(),
         taskId: id,
-        taskConfig: resolveConfig(config).config,
+        taskConfig: resolvedTask,
         onStateChange: (state, detail) => {
           if (slot.generation !== generation || this.tasks.get(key) !== slot) return;
           void this.setTaskStatus(connector, id, state, detail);
@@ -569,7 +611,15 @@ export class DistributedHerder implements GroupCallbacks {
   }
 
   async validate(config: Record<string, string>, pluginName?: string): Promise<ConfigInfos> {
-    return validateConnectorConfig(config, { registry: this.deps.registry, transforms: this.deps.transforms, workerConfig: this.deps.workerConfig, pluginName });
+    return validateConnectorConfig(config, {
+      registry: this.deps.registry,
+      transforms: this.deps.transforms,
+      workerConfig: this.deps.workerConfig,
+      pluginName,
+      configProviders: this.providers,
+      tasksMaxPerWorker: this.deps.settings['tasks.max.per.worker'],
+      timeoutMs: this.deps.settings['connector.validation.timeout.ms'],
+    });
   }
 
   // ------------------------------------------------------------ writes (leader only)

@@ -1,6 +1,4 @@
 import { hostname } from 'node:os';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { allPlugins } from '@ferry/connectors';
 import { createBackbone } from '../backbone/create-backbone.js';
@@ -12,7 +10,11 @@ import { builtinPredicates, builtinTransformations } from '../transforms/index.j
 import { LogManager } from '../logging.js';
 import { WorkerMetrics } from '../metrics.js';
 import { PluginRegistry, type AnyPlugin } from '../plugins/registry.js';
-import { createApp, listen } from '../rest/server.js';
+import { buildKafkaConnections } from '../config/kafka-client-config.js';
+import { selectBundledPlugins } from '../plugins/opt-in.js';
+import { RestEndpoint } from '../rest/endpoint.js';
+import { cors, hostCheck, requireJsonBody } from '../rest/guards.js';
+import { createApp } from '../rest/server.js';
 import { KafkaConfigLog } from '../stores/kafka-config-log.js';
 import { FencedOffsetStore, KafkaOffsetStore } from '../stores/kafka-offset-store.js';
 import { KafkaStatusStore } from '../stores/kafka-status-store.js';
@@ -20,7 +22,7 @@ import { VERSION, loadExternalPlugins, type StandaloneOptions } from '../worker.
 import { DistributedHerder } from './distributed-herder.js';
 import { GroupMember } from './group-member.js';
 import { KafkaLog } from './kafka-log.js';
-import { distributedRoutes, submitTaskConfigs } from './rest-forwarding.js';
+import { distributedRoutes, signedInternalRoutes, submitTaskConfigs } from './rest-forwarding.js';
 
 export type DistributedOptions = Omit<StandaloneOptions, 'connectorFiles'>;
 
@@ -30,7 +32,7 @@ export type DistributedOptions = Omit<StandaloneOptions, 'connectorFiles'>;
  * API on every worker (writes go to the leader).
  */
 export class DistributedWorker {
-  private server: Server | undefined;
+  private rest: RestEndpoint | undefined;
   private ready = false;
 
   private constructor(
@@ -43,29 +45,36 @@ export class DistributedWorker {
     private readonly logsToStop: KafkaLog[],
   ) {}
 
+  /** Port of the first listener. */
   get port(): number {
-    return (this.server?.address() as AddressInfo | null)?.port ?? 0;
+    return this.rest?.ports[0] ?? 0;
   }
 
+  /** URL of the first listener. */
   get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return this.rest?.urls[0] ?? '';
   }
 
   static async start(opts: DistributedOptions): Promise<DistributedWorker> {
     const baseDir = opts.baseDir ?? process.cwd();
-    const { raw, settings } = loadWorkerConfig(opts.workerConfig, opts.env ?? process.env);
+    const { raw, settings, configProviders, secrets } = loadWorkerConfig(opts.workerConfig, opts.env ?? process.env);
     const groupId = settings['group.id'];
     if (!groupId) throw new Error('Distributed mode needs group.id');
     const logs = new LogManager({ level: settings['log.level'], destination: opts.logDestination });
+    for (const s of secrets) logs.redactor.add(s);
     const log = logs.get('worker');
     const metrics = new WorkerMetrics();
+    // Listeners, HTTPS and authentication as a standalone worker: checked before anything starts.
+    const rest = RestEndpoint.prepare(settings, baseDir, logs.get('rest'));
+    const connections = buildKafkaConnections(raw);
+    const bundled = selectBundledPlugins(allPlugins as AnyPlugin[], settings);
     const registry = new PluginRegistry([
-      ...(opts.plugins ?? (allPlugins as AnyPlugin[])),
+      ...(opts.plugins ?? bundled.plugins),
       ...builtinConverters,
       ...builtinHeaderConverters,
       ...builtinTransformations,
       ...builtinPredicates,
-      ...(await loadExternalPlugins(settings['plugin.path'], baseDir)),
+      ...(await loadExternalPlugins(bundled.external, baseDir)),
     ]);
     const backbone = createBackbone(settings, raw, logs);
     const rf = (n: number) => (n === -1 ? undefined : n);
@@ -77,26 +86,48 @@ export class DistributedWorker {
     ]);
 
     // The REST port must be known before joining: it is this worker's id and URL.
+    // Routes are added once the herder exists; until then requests pass the guards and get 404.
     const outer = express();
     outer.disable('x-powered-by');
-    const server = await listen(outer, settings['rest.host.name'], settings['rest.port']);
-    const port = settings['rest.advertised.port'] ?? (server.address() as AddressInfo).port;
+    outer.set('query parser', 'extended');
+    const routes = express.Router();
+    let internal: express.Router | undefined;
+    outer.use(hostCheck(rest.security.allowedHosts));
+    outer.use(cors(rest.security.cors ?? { allowOrigin: '', allowMethods: '' }));
+    // The signed internal endpoint is the only route served without user credentials (and only with a valid signature).
+    outer.use((req, res, next) => (internal ? internal(req, res, next) : next()));
+    if (rest.security.auth) outer.use(rest.security.auth);
+    outer.use(requireJsonBody());
+    outer.use(routes);
+    outer.use((req: express.Request, res: express.Response) => {
+      res.status(404).json({ error_code: 404, message: `HTTP 404 Not Found: ${req.method} ${req.path}` });
+    });
+    outer.use((err: Error & { status?: number; type?: string }, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+      const status = err.type === 'entity.parse.failed' ? 400 : (err.status ?? 500);
+      res.status(status).json({ error_code: status, message: status >= 500 ? 'Request failed' : `Cannot deserialize the request body: ${err.message}` });
+    });
+    // Other workers reach this one through the advertised listener (https forwards over https).
+    const wanted = settings['rest.advertised.listener'];
+    const advertised = wanted === undefined ? 0 : rest.listeners.findIndex((l) => l.protocol === wanted);
+    if (advertised < 0) throw new Error(`rest.advertised.listener=${wanted} but no listener uses ${wanted}`);
+    const scheme = rest.listeners[advertised]!.protocol;
+    await rest.listen(outer);
+    const port = settings['rest.advertised.port'] ?? rest.ports[advertised]!;
     const host = settings['rest.advertised.host.name'] ?? hostname();
     const workerId = `${host}:${port}`;
-    const url = `http://${workerId}`;
-    log.info({ port: (server.address() as AddressInfo).port, workerId }, 'REST API listening');
+    const url = `${scheme}://${workerId}`;
+    for (const [i, u] of rest.urls.entries()) log.info({ port: rest.ports[i], url: u, workerId, auth: rest.authenticated ? 'on' : 'off' }, 'REST API listening');
 
-    const brokers = settings['bootstrap.servers'];
     const clientId = `${settings['client.id']}-${workerId.replace(/[^A-Za-z0-9._-]/g, '_')}`;
     let herder: DistributedHerder | undefined;
     let member: GroupMember | undefined;
     const configLog = new KafkaConfigLog(() => configTopic);
     const offsets = new KafkaOffsetStore(() => offsetTopic);
     const status = new KafkaStatusStore(() => statusTopic, () => member?.generation ?? -1);
-    const configTopic = new KafkaLog({ brokers, clientId, topic: settings['config.storage.topic'], logger: logs.get('config-log'), onRecord: (r) => configLog.apply(r) });
+    const configTopic = new KafkaLog({ connections, clientId, topic: settings['config.storage.topic'], logger: logs.get('config-log'), onRecord: (r) => configLog.apply(r) });
     const eos = settings['exactly.once.source.support'];
-    const offsetTopic = new KafkaLog({ brokers, clientId, topic: settings['offset.storage.topic'], logger: logs.get('offset-log'), onRecord: (r) => offsets.applyRecord(r), readCommitted: eos !== 'disabled' });
-    const statusTopic = new KafkaLog({ brokers, clientId, topic: settings['status.storage.topic'], logger: logs.get('status-log'), onRecord: (r) => status.applyRecord(r) });
+    const offsetTopic = new KafkaLog({ connections, clientId, topic: settings['offset.storage.topic'], logger: logs.get('offset-log'), onRecord: (r) => offsets.applyRecord(r), readCommitted: eos !== 'disabled' });
+    const statusTopic = new KafkaLog({ connections, clientId, topic: settings['status.storage.topic'], logger: logs.get('status-log'), onRecord: (r) => status.applyRecord(r) });
 
     herder = new DistributedHerder({
       workerId,
@@ -116,12 +147,13 @@ export class DistributedWorker {
       transforms: transformsFactory(registry),
       url,
       scheduledRebalanceMaxDelayMs: settings['scheduled.rebalance.max.delay.ms'],
-      exactlyOnce: eos === 'enabled' ? { brokers, groupId, clientId, offsetsTopic: offsetTopic, offsetsTopicName: settings['offset.storage.topic'] } : undefined,
+      configProviders,
+      exactlyOnce: eos === 'enabled' ? { connection: connections.producer, groupId, clientId, offsetsTopic: offsetTopic, offsetsTopicName: settings['offset.storage.topic'] } : undefined,
       submitTaskConfigs: (leaderUrl, connector, configs) => submitTaskConfigs(configLog, leaderUrl, connector, configs),
     });
     member = new GroupMember(
       {
-        brokers,
+        connection: connections.admin,
         clientId,
         groupId,
         sessionTimeoutMs: settings['session.timeout.ms'],
@@ -133,9 +165,12 @@ export class DistributedWorker {
     );
     herder.attach(member);
     const worker = new DistributedWorker(settings, logs, metrics, backbone, herder, member, [configTopic, offsetTopic, statusTopic]);
-    worker.server = server;
-    outer.use(distributedRoutes({ herder, configLog, logger: logs.get('rest'), retryForMs: Math.max(15000, settings['rebalance.timeout.ms']) }));
-    outer.use(
+    worker.rest = rest;
+    internal = signedInternalRoutes({ herder, configLog, logger: logs.get('rest') });
+    routes.use(
+      distributedRoutes({ herder, configLog, logger: logs.get('rest'), retryForMs: Math.max(15000, settings['rebalance.timeout.ms']), scheme }),
+    );
+    routes.use(
       createApp(
         {
           herder: herder,
@@ -148,6 +183,7 @@ export class DistributedWorker {
           ready: () => worker.ready,
         },
         logs.get('rest'),
+        rest.security,
       ),
     );
     await statusTopic.start();
@@ -166,8 +202,7 @@ export class DistributedWorker {
     await this.member.stop();
     await Promise.all(this.logsToStop.map((l) => l.stop()));
     await this.backbone.close();
-    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
-    this.server?.closeAllConnections?.();
+    await this.rest?.close();
     this.logs.get('worker').info('Worker stopped');
     this.logs.flush();
   }

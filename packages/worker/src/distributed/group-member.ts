@@ -18,9 +18,12 @@ import {
   type Assignment,
   type MemberMetadata,
 } from './connect-protocol.js';
+import type { KafkaConnection } from '../backbone/kafka-connection.js';
+import { platformaticConnection } from './kafka-client-options.js';
 
 export interface GroupMemberOptions {
-  brokers: string[];
+  /** The worker's connection (TLS, SASL) to the group coordinator. */
+  connection: KafkaConnection;
   clientId: string;
   groupId: string;
   sessionTimeoutMs: number;
@@ -76,8 +79,8 @@ export class GroupMember {
     private readonly callbacks: GroupCallbacks,
   ) {
     this.client = new Admin({
+      ...platformaticConnection(opts.connection),
       clientId: `${opts.clientId}-group`,
-      bootstrapBrokers: opts.brokers,
       // JoinGroup may wait the whole rebalance timeout for the other members.
       requestTimeout: opts.rebalanceTimeoutMs + 10000,
       retries: 0,

@@ -1,5 +1,7 @@
 import { Consumer, Producer, murmur2 } from '@platformatic/kafka';
 import type { Logger } from '@ferry/core';
+import type { KafkaConnection } from '../backbone/kafka-connection.js';
+import { platformaticConnection } from './kafka-client-options.js';
 
 export interface LogRecord {
   key: string | null;
@@ -9,7 +11,8 @@ export interface LogRecord {
 }
 
 export interface KafkaLogOptions {
-  brokers: string[];
+  /** The worker's consumer and producer connections (TLS, SASL). */
+  connections: { consumer: KafkaConnection; producer: KafkaConnection };
   clientId: string;
   topic: string;
   logger: Logger;
@@ -59,12 +62,12 @@ export class KafkaLog {
     this.consumer = new Consumer({
       clientId: `${opts.clientId}-${opts.topic}-reader`,
       groupId: `${opts.clientId}-${opts.topic}-reader-unused`,
-      bootstrapBrokers: opts.brokers,
+      ...platformaticConnection(opts.connections.consumer),
       retries: 3,
     });
     this.producer = new Producer({
       clientId: `${opts.clientId}-${opts.topic}-writer`,
-      bootstrapBrokers: opts.brokers,
+      ...platformaticConnection(opts.connections.producer),
       acks: -1,
       idempotent: true,
       retries: 5,

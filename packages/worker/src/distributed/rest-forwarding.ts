@@ -18,7 +18,11 @@ export interface ForwardingOptions {
   logger: Logger;
   /** How long a forwarded write keeps retrying through a rebalance (ms). */
   retryForMs: number;
+  /** Scheme of the cluster's REST URLs (task restarts go to `<scheme>://<worker id>`). */
+  scheme?: 'http' | 'https';
 }
+
+type InternalOptions = Pick<ForwardingOptions, 'herder' | 'configLog' | 'logger'>;
 
 function sign(key: Buffer, body: Buffer): string {
   return createHmac('sha256', key).update(body).digest('base64');
@@ -38,6 +42,58 @@ export async function submitTaskConfigs(configLog: KafkaConfigLog, leaderUrl: st
   if (!res.ok) throw new Error(`Leader answered ${res.status}: ${await res.text()}`);
 }
 
+/** Kafka Connect's internal endpoint: task configs a follower hands the leader, signed with the session key. */
+async function putTaskConfigs(opts: InternalOptions, req: Request, res: Response): Promise<void> {
+  const raw = (req as Request & { rawBody?: Buffer }).rawBody ?? Buffer.alloc(0);
+  const key = opts.configLog.sessionKey;
+  const given = req.get(SIGNATURE_HEADER);
+  if (!given || !key) return void res.status(400).json({ error_code: 400, message: 'Internal request missing required header or session key' });
+  const expected = Buffer.from(sign(key.key, raw));
+  const got = Buffer.from(given);
+  if (expected.length !== got.length || !timingSafeEqual(expected, got)) {
+    return void res.status(403).json({ error_code: 403, message: 'Internal request contained invalid signature.' });
+  }
+  if (!opts.herder.isLeader) return void res.status(409).json({ error_code: 409, message: 'This worker is not the leader of the cluster' });
+  const name = String(req.params.connector);
+  if (!opts.herder.has(name)) return void res.status(404).json({ error_code: 404, message: `Connector ${name} not found` });
+  if (!Array.isArray(req.body)) return void res.status(400).json({ error_code: 400, message: 'Task configs must be a JSON array' });
+  try {
+    await opts.configLog.putTasks(name, req.body as TaskConfig[]);
+    res.status(204).end();
+  } catch (err) {
+    opts.logger.error({ err: (err as Error).message }, 'Task configs not written');
+    res.status(500).json({ error_code: 500, message: 'Task configs not written' });
+  }
+}
+
+const jsonWithRawBody = () =>
+  express.json({
+    limit: '10mb',
+    strict: false,
+    type: () => true,
+    verify: (req, _res, buf) => {
+      (req as Request & { rawBody?: Buffer }).rawBody = Buffer.from(buf);
+    },
+  });
+
+/**
+ * The signed internal request (`POST /connectors/:connector/tasks` carrying
+ * the session-key signature), mounted before authentication: it is the one
+ * route a worker serves without user credentials, and only when the
+ * signature checks out. Every other request goes on to the guards.
+ */
+export function signedInternalRoutes(opts: InternalOptions): express.Router {
+  const router = express.Router();
+  router.post('/connectors/:connector/tasks', (req: Request, res: Response, next: NextFunction) => {
+    if (req.get(SIGNATURE_HEADER) === undefined) return next();
+    jsonWithRawBody()(req, res, (err?: unknown) => {
+      if (err) return next(err);
+      void putTaskConfigs(opts, req, res);
+    });
+  });
+  return router;
+}
+
 const isWrite = (m: string) => m === 'POST' || m === 'PUT' || m === 'PATCH' || m === 'DELETE';
 
 /**
@@ -48,39 +104,9 @@ const isWrite = (m: string) => m === 'POST' || m === 'PUT' || m === 'PATCH' || m
  */
 export function distributedRoutes(opts: ForwardingOptions): express.Router {
   const router = express.Router();
-  router.use(
-    express.json({
-      limit: '10mb',
-      strict: false,
-      type: () => true,
-      verify: (req, _res, buf) => {
-        (req as Request & { rawBody?: Buffer }).rawBody = Buffer.from(buf);
-      },
-    }),
-  );
+  router.use(jsonWithRawBody());
 
-  router.post('/connectors/:connector/tasks', async (req: Request, res: Response) => {
-    const raw = (req as Request & { rawBody?: Buffer }).rawBody ?? Buffer.alloc(0);
-    const key = opts.configLog.sessionKey;
-    const given = req.get(SIGNATURE_HEADER);
-    if (!given || !key) return void res.status(400).json({ error_code: 400, message: 'Internal request missing required header or session key' });
-    const expected = Buffer.from(sign(key.key, raw));
-    const got = Buffer.from(given);
-    if (expected.length !== got.length || !timingSafeEqual(expected, got)) {
-      return void res.status(403).json({ error_code: 403, message: 'Internal request contained invalid signature.' });
-    }
-    if (!opts.herder.isLeader) return void res.status(409).json({ error_code: 409, message: 'This worker is not the leader of the cluster' });
-    const name = String(req.params.connector);
-    if (!opts.herder.has(name)) return void res.status(404).json({ error_code: 404, message: `Connector ${name} not found` });
-    if (!Array.isArray(req.body)) return void res.status(400).json({ error_code: 400, message: 'Task configs must be a JSON array' });
-    try {
-      await opts.configLog.putTasks(name, req.body as TaskConfig[]);
-      res.status(204).end();
-    } catch (err) {
-      opts.logger.error({ err: (err as Error).message }, 'Task configs not written');
-      res.status(500).json({ error_code: 500, message: 'Task configs not written' });
-    }
-  });
+  router.post('/connectors/:connector/tasks', (req: Request, res: Response) => void putTaskConfigs(opts, req, res));
 
   router.use(async (req: Request, res: Response, next: NextFunction) => {
     if (!isWrite(req.method) || !req.path.startsWith('/connectors') || req.get(FORWARDED_HEADER)) return next();
@@ -96,7 +122,7 @@ export function distributedRoutes(opts: ForwardingOptions): express.Router {
         const name = decodeURIComponent(restart[1]!);
         const owner = opts.herder.has(name) ? opts.herder.status(name).tasks.find((t) => t.id === Number(restart[2]))?.worker_id : undefined;
         if (!owner || owner === opts.herder.workerId) return next();
-        target = `http://${owner}`;
+        target = `${opts.scheme ?? 'http'}://${owner}`;
       } else if (opts.herder.isLeader) {
         return next();
       } else if (opts.herder.leaderUrl) {

@@ -5,6 +5,8 @@ import { offsetKey } from '../stores/kafka-offset-store.js';
 import type { ConfigInfos } from '../herder/validation.js';
 import type { SourceTransactions } from '../runtime/source-task-runner.js';
 import { partitionFor, type KafkaLog } from './kafka-log.js';
+import type { KafkaConnection } from '../backbone/kafka-connection.js';
+import { platformaticConnection } from './kafka-client-options.js';
 
 /** A source connector's exactly-once options (KIP-618). */
 export const ExactlyOnceSourceConfig = defineConfig({
@@ -22,7 +24,8 @@ export const ExactlyOnceSourceConfig = defineConfig({
 export type TransactionBoundary = 'poll' | 'interval';
 
 export interface TransactionalOptions {
-  brokers: string[];
+  /** The worker's producer connection (TLS, SASL). */
+  connection: KafkaConnection;
   clientId: string;
   /** `<group.id>-<connector>-<task>`, as Kafka Connect names it: a new owner fences the old one. */
   transactionalId: string;
@@ -43,8 +46,8 @@ export class TransactionalSourceProducer implements BackboneProducer {
 
   constructor(private readonly opts: TransactionalOptions) {
     this.producer = new Producer({
+      ...platformaticConnection(opts.connection),
       clientId: opts.clientId,
-      bootstrapBrokers: opts.brokers,
       transactionalId: opts.transactionalId,
       idempotent: true,
       acks: -1,
@@ -117,7 +120,8 @@ export class TransactionalSourceProducer implements BackboneProducer {
 
 /** What a worker with exactly.once.source.support=enabled gives its source tasks. */
 export interface ExactlyOnceWorker {
-  brokers: string[];
+  /** The worker's producer connection. */
+  connection: KafkaConnection;
   groupId: string;
   clientId: string;
   offsetsTopic: KafkaLog;
@@ -134,7 +138,7 @@ export function exactlyOnceTask(w: ExactlyOnceWorker, connector: string, task: n
   const opts = ExactlyOnceSourceConfig.parse(connectorConfig);
   if (opts['transaction.boundary'] === 'connector') throw new Error('transaction.boundary=connector needs a connector that defines its own transactions; use poll or interval');
   const producer = new TransactionalSourceProducer({
-    brokers: w.brokers,
+    connection: w.connection,
     clientId: `${w.clientId}-${connector}-${task}-tx`,
     transactionalId: `${w.groupId}-${connector}-${task}`,
     offsetsTopic: w.offsetsTopicName,
