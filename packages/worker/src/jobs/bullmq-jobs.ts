@@ -98,7 +98,7 @@ export class BullMqJobs implements JobsFacility {
     this.o.logger.info({ queue: this.o.queueName, concurrency: this.o.concurrency }, 'Processing chunked jobs');
   }
 
-  private async process(job: Job, token: string | undefined, signal: AbortSignal | undefined): Promise<{ rows: number }> {
+  private async process(job: Job, token: string | undefined, signal: AbortSignal | undefined): Promise<{ rows: number; topics: string[] }> {
     const d = job.data as ChunkJob;
     const labels = { connector: d.connector };
     const flagOf = async () => (await this.meta(d.connector, d.jobId))?.flag ?? 'cancelled';
@@ -112,16 +112,23 @@ export class BullMqJobs implements JobsFacility {
     signal?.addEventListener('abort', onAbort, { once: true });
     this.active.add(ac);
     this.o.metrics.jobChunksActive.inc(labels);
+    // Topics travel in the chunk's progress and result: the submitting task's worker lists them (GET /connectors/<name>/topics).
+    const topics = new Set<string>();
+    let rowsSoFar = 0;
     try {
       await check();
       const rows = await this.executor.run(d, {
         attempt: job.attemptsStarted ?? job.attemptsMade + 1,
         signal: ac.signal,
         checkpoint: check,
-        onProgress: (n) => job.updateProgress({ rows: n }),
+        onProgress: (n) => job.updateProgress({ rows: (rowsSoFar = n), topics: [...topics] }),
+        onTopic: (t) => {
+          topics.add(t);
+          return job.updateProgress({ rows: rowsSoFar, topics: [...topics] });
+        },
       });
       this.o.metrics.jobChunks.inc({ ...labels, outcome: 'completed' });
-      return { rows };
+      return { rows, topics: [...topics] };
     } catch (err) {
       if (err instanceof PausedSignal || (err as Error).cause instanceof PausedSignal) {
         await job.moveToDelayed(Date.now() + PAUSE_RECHECK_MS, token);
@@ -170,6 +177,7 @@ export class BullMqJobs implements JobsFacility {
                 index,
                 work: work.work,
                 chunk: c.chunk,
+                ...(spec.taskId === undefined ? {} : { taskId: spec.taskId }),
               };
               return {
                 name: `${spec.connector}/${work.work}`,
@@ -187,7 +195,7 @@ export class BullMqJobs implements JobsFacility {
         }
         return {
           id,
-          status: async () => (await this.status(spec.connector, id))!,
+          status: async () => (await this.status(spec.connector, id, spec.onTopic))!,
           cancel: async () => void (await this.cancel(spec.connector, id)),
           forget: () => this.remove(spec.connector, id),
         };
@@ -195,19 +203,22 @@ export class BullMqJobs implements JobsFacility {
     };
   }
 
-  private async status(connector: string, id: string): Promise<ChunkJobStatus | null> {
+  private async status(connector: string, id: string, onTopic?: (topic: string) => void): Promise<ChunkJobStatus | null> {
     const meta = await this.meta(connector, id);
     if (!meta) return null;
-    return this.summary(connector, meta);
+    return this.summary(connector, meta, onTopic);
   }
 
-  private async summary(connector: string, meta: JobMeta): Promise<ChunkJobStatus> {
+  private async summary(connector: string, meta: JobMeta, onTopic?: (topic: string) => void): Promise<ChunkJobStatus> {
     const chunks: ChunkProgress[] = await Promise.all(
       Array.from({ length: meta.total }, async (_, i) => {
         const job = await this.queue.getJob(this.chunkId(connector, meta.id, i));
         if (!job) return { state: 'waiting', rows: 0 } as ChunkProgress;
         const st = await job.getState();
-        const rows = Number((job.returnvalue as { rows?: number } | undefined)?.rows ?? (job.progress as { rows?: number } | undefined)?.rows ?? 0);
+        const result = job.returnvalue as { rows?: number; topics?: string[] } | undefined;
+        const progress = job.progress as { rows?: number; topics?: string[] } | undefined;
+        const rows = Number(result?.rows ?? progress?.rows ?? 0);
+        if (onTopic) for (const t of result?.topics ?? progress?.topics ?? []) if (typeof t === 'string') onTopic(t);
         const state: ChunkProgress['state'] = st === 'completed' ? 'completed' : st === 'failed' ? 'failed' : st === 'active' ? 'running' : 'waiting';
         return { state, rows, startedAt: job.processedOn ?? undefined, finishedAt: job.finishedOn ?? undefined, error: job.failedReason || undefined };
       }),

@@ -9,6 +9,10 @@ export interface SubmitterSpec {
   taskConfig: Record<string, string>;
   /** Aborted when the submitting task stops (chunks run in the task stop with it). */
   signal: AbortSignal;
+  /** The submitting task's id (labels of the source_record_* metrics of its chunks). */
+  taskId?: number;
+  /** A topic a chunk of this task wrote to (GET /connectors/<name>/topics). */
+  onTopic?(topic: string): void;
 }
 
 /** The worker's job facility: local (chunks in the task) or BullMQ (chunks on every worker). */

@@ -89,11 +89,12 @@ export class LocalJobs implements JobsFacility {
         this.opts.metrics.jobChunksActive.inc(labels);
         try {
           c.rows = await this.executor.run(
-            { connector: spec.connector, connectorClass: spec.connectorClass, config: spec.config, taskConfig: spec.taskConfig, jobId: job.id, index: i, work: job.spec.work, chunk: job.spec.chunks[i]!.chunk },
+            { connector: spec.connector, connectorClass: spec.connectorClass, config: spec.config, taskConfig: spec.taskConfig, jobId: job.id, index: i, work: job.spec.work, chunk: job.spec.chunks[i]!.chunk, ...(spec.taskId === undefined ? {} : { taskId: spec.taskId }) },
             {
               attempt,
               signal,
               onProgress: (rows) => void (c.rows = rows),
+              onTopic: (t) => spec.onTopic?.(t),
               checkpoint: async () => {
                 if (job.flag === 'paused') throw new PausedSignal();
               },
