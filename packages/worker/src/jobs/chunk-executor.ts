@@ -214,13 +214,16 @@ export class ChunkExecutor {
           const messages: OutMessage[] = [];
           // Dead-letter records of this page go into the page's own transaction.
           pageDlq = messages;
+          let dead = 0;
           metrics.sourceRecordPoll.inc(taskLabels, records.length);
           for (const original of records) {
             let r: SourceRecord | null;
             try {
               r = transforms.empty ? original : (transforms.apply(original) as SourceRecord | null);
             } catch (err) {
+              const before = messages.length;
               await report(err, 'TRANSFORMATION', original);
+              dead += messages.length - before;
               continue;
             }
             if (r === null) continue;
@@ -233,7 +236,9 @@ export class ChunkExecutor {
               const headers = r.headers?.length ? r.headers.map((h) => ({ key: h.key, value: converters.header.fromConnectHeader(r.topic, h.key, h.schema, h.value) })) : undefined;
               messages.push({ topic: r.topic, partition: r.kafkaPartition ?? null, key, value, headers, timestamp: r.timestamp ?? Date.now() });
             } catch (err) {
+              const before = messages.length;
               await report(err, stage, r);
+              dead += messages.length - before;
               continue;
             }
             if (!topics.has(r.topic)) {
@@ -242,10 +247,11 @@ export class ChunkExecutor {
             }
           }
           pageDlq = null;
+          const written = messages.length - dead;
           rows += records.length;
           position = pos;
           await commit(messages, { rows, position });
-          metrics.sourceRecordWrite.inc(taskLabels, messages.length);
+          metrics.sourceRecordWrite.inc(taskLabels, written);
           deps.metrics.jobRows.inc(labels, records.length);
           await opts.onProgress?.(rows);
         },
