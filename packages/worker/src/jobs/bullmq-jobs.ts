@@ -177,6 +177,7 @@ export class BullMqJobs implements JobsFacility {
                 index,
                 work: work.work,
                 chunk: c.chunk,
+                ...(c.id ? { chunkId: c.id } : {}),
                 ...(spec.taskId === undefined ? {} : { taskId: spec.taskId }),
               };
               return {

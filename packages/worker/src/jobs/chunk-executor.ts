@@ -40,6 +40,8 @@ export interface ChunkJob {
   index: number;
   work: string;
   chunk: JsonObject;
+  /** The plan item's stable id (its position is kept under it rather than under `index`). */
+  chunkId?: string;
   /** The submitting task (labels of the source_record_* and error metrics); absent in chunks queued by older workers. */
   taskId?: number;
 }
@@ -68,7 +70,7 @@ interface Marker {
 }
 
 /** Kafka group ids and transactional ids: printable, bounded. */
-export function chunkRef(clientId: string, connector: string, jobId: string, index: number): string {
+export function chunkRef(clientId: string, connector: string, jobId: string, index: number | string): string {
   return `${clientId}-job-${connector}-${jobId}-${index}`.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 240);
 }
 
@@ -148,7 +150,7 @@ export class ChunkExecutor {
     const converters = buildConverters(config, deps.workerConfig, deps.registry);
     const transforms = deps.transforms.build(config);
     const topic = deps.settings['jobs.marker.topic'];
-    const ref = chunkRef(deps.settings['client.id'], job.connector, job.jobId, job.index);
+    const ref = chunkRef(deps.settings['client.id'], job.connector, job.jobId, job.chunkId ?? job.index);
     const labels = { connector: job.connector };
     const metrics = deps.metrics;
     const taskId = job.taskId ?? 0;

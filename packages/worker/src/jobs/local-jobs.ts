@@ -89,7 +89,7 @@ export class LocalJobs implements JobsFacility {
         this.opts.metrics.jobChunksActive.inc(labels);
         try {
           c.rows = await this.executor.run(
-            { connector: spec.connector, connectorClass: spec.connectorClass, config: spec.config, taskConfig: spec.taskConfig, jobId: job.id, index: i, work: job.spec.work, chunk: job.spec.chunks[i]!.chunk, ...(spec.taskId === undefined ? {} : { taskId: spec.taskId }) },
+            { connector: spec.connector, connectorClass: spec.connectorClass, config: spec.config, taskConfig: spec.taskConfig, jobId: job.id, index: i, work: job.spec.work, chunk: job.spec.chunks[i]!.chunk, ...(job.spec.chunks[i]!.id ? { chunkId: job.spec.chunks[i]!.id } : {}), ...(spec.taskId === undefined ? {} : { taskId: spec.taskId }) },
             {
               attempt,
               signal,
