@@ -96,7 +96,7 @@ export async function planRestore(client: S3Client, cfg: SourceSettings, units: 
 
 /** The task's side: plan once, submit, then report the job's end. */
 export class RestoreJob {
-  private reported = false;
+  private ended: 'completed' | 'cancelled' | undefined;
 
   private constructor(
     private readonly handle: ChunkJobHandle,
@@ -123,11 +123,13 @@ export class RestoreJob {
 
   /** 'running' until every chunk is done; throws when the job failed. */
   async check(): Promise<'running' | 'completed' | 'cancelled'> {
+    // An ended job is not asked again: its records may be removed after the worker's job retention.
+    if (this.ended) return this.ended;
     const s = await this.handle.status();
     if (s.state === 'failed') throw new ConnectError(`Restore job ${s.id} failed (${s.chunks.failed} of ${s.chunks.total} chunks): ${s.error ?? 'unknown error'}`);
     if (s.state === 'completed' || s.state === 'cancelled') {
-      if (!this.reported) this.log.info({ job: s.id, rows: s.rows, state: s.state }, 'Restore job ended');
-      this.reported = true;
+      this.log.info({ job: s.id, rows: s.rows, state: s.state }, 'Restore job ended');
+      this.ended = s.state;
       return s.state;
     }
     return 'running';

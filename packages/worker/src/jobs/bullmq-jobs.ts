@@ -14,7 +14,7 @@ import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullm
 import type { ChunkedWorkSpec, ChunkJobHandle, ChunkJobs, ChunkJobStatus, ChunkPlanItem, Logger } from '@ferry/core';
 import type { WorkerMetrics } from '../metrics.js';
 import type { ChunkExecutor, ChunkJob } from './chunk-executor.js';
-import { safeId, summarize, type ChunkProgress, type JobsFacility, type SubmitterSpec } from './jobs-facility.js';
+import { finishedAt, retentionSweepMs, safeId, summarize, type ChunkProgress, type JobsFacility, type SubmitterSpec } from './jobs-facility.js';
 
 interface JobMeta {
   id: string;
@@ -23,6 +23,8 @@ interface JobMeta {
   plan: Array<Omit<ChunkPlanItem, 'chunk'>>;
   flag: 'running' | 'paused' | 'cancelled';
   createdAt: number;
+  /** When the flag last changed (a cancelled job's end). */
+  flagChangedAt?: number;
 }
 
 export interface BullMqJobsOptions {
@@ -32,6 +34,8 @@ export interface BullMqJobsOptions {
   attempts: number;
   backoffMs: number;
   lockDurationMs: number;
+  /** Finished jobs older than this are removed (jobs.retention.ms). */
+  retentionMs: number;
   logger: Logger;
   metrics: WorkerMetrics;
 }
@@ -48,6 +52,8 @@ export class BullMqJobs implements JobsFacility {
   private readonly redis: Redis;
   private worker: Worker | undefined;
   private readonly active = new Set<AbortController>();
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private sweeping: Promise<number> | undefined;
 
   constructor(
     private readonly executor: ChunkExecutor,
@@ -95,6 +101,8 @@ export class BullMqJobs implements JobsFacility {
       if (job) this.o.logger.warn({ chunk: job.id, attempt: job.attemptsMade, err: err.message }, 'Chunk attempt failed');
     });
     await this.worker.waitUntilReady();
+    this.sweepTimer = setInterval(() => void this.sweep().catch((err) => this.o.logger.warn({ err: (err as Error).message }, 'Removing expired jobs failed')), retentionSweepMs(this.o.retentionMs));
+    this.sweepTimer.unref();
     this.o.logger.info({ queue: this.o.queueName, concurrency: this.o.concurrency }, 'Processing chunked jobs');
   }
 
@@ -211,6 +219,10 @@ export class BullMqJobs implements JobsFacility {
   }
 
   private async summary(connector: string, meta: JobMeta, onTopic?: (topic: string) => void): Promise<ChunkJobStatus> {
+    return (await this.progress(connector, meta, onTopic)).status;
+  }
+
+  private async progress(connector: string, meta: JobMeta, onTopic?: (topic: string) => void): Promise<{ status: ChunkJobStatus; chunks: ChunkProgress[] }> {
     const chunks: ChunkProgress[] = await Promise.all(
       Array.from({ length: meta.total }, async (_, i) => {
         const job = await this.queue.getJob(this.chunkId(connector, meta.id, i));
@@ -224,7 +236,7 @@ export class BullMqJobs implements JobsFacility {
         return { state, rows, startedAt: job.processedOn ?? undefined, finishedAt: job.finishedOn ?? undefined, error: job.failedReason || undefined };
       }),
     );
-    return summarize(meta.id, meta.work, meta.plan.map((p) => ({ chunk: {}, ...p })), chunks, meta.flag);
+    return { status: summarize(meta.id, meta.work, meta.plan.map((p) => ({ chunk: {}, ...p })), chunks, meta.flag), chunks };
   }
 
   async list(connector: string): Promise<ChunkJobStatus[]> {
@@ -236,7 +248,10 @@ export class BullMqJobs implements JobsFacility {
   private async setFlag(connector: string, id: string, flag: JobMeta['flag']): Promise<JobMeta | null> {
     const meta = await this.meta(connector, id);
     if (!meta) return null;
-    if (meta.flag !== 'cancelled') meta.flag = flag;
+    if (meta.flag !== 'cancelled' && meta.flag !== flag) {
+      meta.flag = flag;
+      meta.flagChangedAt = Date.now();
+    }
     await this.putMeta(connector, meta);
     return meta;
   }
@@ -279,7 +294,41 @@ export class BullMqJobs implements JobsFacility {
     await this.redis.del(this.metaKey(connector));
   }
 
+  /**
+   * Removes finished jobs (completed, failed, cancelled) that ended more than
+   * jobs.retention.ms ago: their metadata and chunk jobs. Every worker sweeps;
+   * removals are idempotent. Resolves with the number of jobs removed.
+   */
+  sweep(now = Date.now()): Promise<number> {
+    this.sweeping ??= (async () => {
+      let removed = 0;
+      const prefix = this.metaKey('');
+      const pattern = prefix.replace(/[*?[\]\\]/g, (c) => `\\${c}`) + '*';
+      let cursor = '0';
+      do {
+        const [next, keys] = await this.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 200);
+        cursor = next;
+        for (const key of keys) {
+          const connector = key.slice(prefix.length);
+          const all = await this.redis.hgetall(key);
+          for (const raw of Object.values(all ?? {})) {
+            const meta = JSON.parse(String(raw)) as JobMeta;
+            const { status, chunks } = await this.progress(connector, meta);
+            const end = finishedAt(status.state, chunks, meta.flagChangedAt);
+            if (end === undefined || now - end < this.o.retentionMs) continue;
+            await this.remove(connector, meta.id);
+            removed++;
+            this.o.logger.info({ connector, job: meta.id, state: status.state }, 'Removed a finished job past its retention');
+          }
+        }
+      } while (cursor !== '0');
+      return removed;
+    })().finally(() => (this.sweeping = undefined));
+    return this.sweeping;
+  }
+
   async close(): Promise<void> {
+    clearInterval(this.sweepTimer);
     for (const ac of this.active) ac.abort();
     await this.worker?.close().catch(() => undefined);
     await this.queue.close().catch(() => undefined);

@@ -43,6 +43,19 @@ export interface ChunkProgress {
   error?: string | undefined;
 }
 
+/** When a finished job ended (its last chunk, or the cancel); undefined while it runs. */
+export function finishedAt(state: ChunkJobStatus['state'], chunks: ChunkProgress[], flagChangedAt: number | undefined): number | undefined {
+  if (state === 'cancelled') return flagChangedAt ?? Math.max(0, ...chunks.map((c) => c.finishedAt ?? 0));
+  if (state !== 'completed' && state !== 'failed') return undefined;
+  const ends = chunks.map((c) => c.finishedAt).filter((x): x is number => x !== undefined);
+  return ends.length ? Math.max(...ends) : flagChangedAt;
+}
+
+/** How often finished jobs past their retention are looked for. */
+export function retentionSweepMs(retentionMs: number): number {
+  return Math.min(600000, Math.max(1000, Math.floor(retentionMs / 2)));
+}
+
 /** Aggregates chunk progress into the job's status (rows/s since the first chunk started; ETA from the plan's estimates). */
 export function summarize(
   id: string,
