@@ -39,6 +39,8 @@ interface Result {
   rows: number;
   seconds: number;
   rssMiB: number;
+  /** CPU time of the chunk processes while they read (user + system, ms): steadier than wall time on a busy machine. */
+  cpuMs?: number;
 }
 
 async function client(): Promise<pg.Client> {
@@ -88,6 +90,7 @@ async function runOneChunk(): Promise<void> {
   const runner = PostgresCdcSource.create().createChunkRunner!('snapshot')!;
   let rows = 0;
   const start = Date.now();
+  const cpu0 = process.cpuUsage();
   await runner.runChunk({
     config,
     work: 'snapshot',
@@ -100,10 +103,11 @@ async function runOneChunk(): Promise<void> {
       rows += records.length;
     },
   });
-  console.log(`CHUNK ${JSON.stringify({ rows, start, end: Date.now(), rssMiB: process.resourceUsage().maxRSS / 1024 })}`);
+  const cpu = process.cpuUsage(cpu0);
+  console.log(`CHUNK ${JSON.stringify({ rows, start, end: Date.now(), rssMiB: process.resourceUsage().maxRSS / 1024, cpuMs: (cpu.user + cpu.system) / 1000 })}`);
 }
 
-function runChunkChild(chunk: unknown, config: Record<string, string>): Promise<{ rows: number; start: number; end: number; rssMiB: number }> {
+function runChunkChild(chunk: unknown, config: Record<string, string>): Promise<{ rows: number; start: number; end: number; rssMiB: number; cpuMs: number }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), 'chunk'], {
       env: { ...process.env, BENCH_TAG: tag, BENCH_CHUNK: JSON.stringify({ chunk, config }) },
@@ -130,7 +134,7 @@ async function parallelSnapshot(n: number, method: 'cursor' | 'copy'): Promise<R
     const parts = await Promise.all(items.map((it) => runChunkChild(it.chunk, config)));
     const rows = parts.reduce((a, p) => a + p.rows, 0);
     const seconds = (Math.max(...parts.map((p) => p.end)) - Math.min(...parts.map((p) => p.start))) / 1000;
-    return { phase: `chunks-${n}-${method}`, rows, seconds, rssMiB: Math.max(...parts.map((p) => p.rssMiB)) };
+    return { phase: `chunks-${n}-${method}`, rows, seconds, rssMiB: Math.max(...parts.map((p) => p.rssMiB)), cpuMs: parts.reduce((a, p) => a + p.cpuMs, 0) };
   } finally {
     await holder.end();
   }
@@ -309,7 +313,7 @@ async function main(): Promise<void> {
           if (again.seconds < r.seconds) r = again;
         }
         results[r.phase] = r;
-        console.log(`${r.phase.padEnd(12)} ${r.rows} rows in ${r.seconds.toFixed(2)} s = ${Math.round(r.rows / r.seconds).toLocaleString('en-US')} rows/s, peak RSS ${r.rssMiB.toFixed(0)} MiB (per chunk process)`);
+        console.log(`${r.phase.padEnd(12)} ${r.rows} rows in ${r.seconds.toFixed(2)} s = ${Math.round(r.rows / r.seconds).toLocaleString('en-US')} rows/s, peak RSS ${r.rssMiB.toFixed(0)} MiB (per chunk process), CPU ${((r.cpuMs! * 1000) / r.rows).toFixed(2)} µs/row`);
       }
     }
     if (process.env.BENCH_ONLY_SNAPSHOT) {

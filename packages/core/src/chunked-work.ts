@@ -25,6 +25,12 @@ export interface ChunkPlanItem {
   estimatedRows?: number;
   /** Short human-readable description, shown in job listings. */
   label?: string;
+  /**
+   * Stable identity of the chunk within its job (letters, digits, `.`, `_`, `-`; short). When set, the
+   * chunk's durable position is kept under this id instead of its index in the plan, so a plan
+   * rebuilt after a restart (e.g. with more objects) resumes each chunk where it was.
+   */
+  id?: string;
 }
 
 /** A bounded workload split into chunks, submitted by a source task. */

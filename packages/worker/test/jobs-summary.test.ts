@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { summarize, safeId } from '../src/jobs/jobs-facility.js';
+import { finishedAt, retentionSweepMs, summarize, safeId } from '../src/jobs/jobs-facility.js';
 
 const plan = [{ chunk: {}, estimatedRows: 1000 }, { chunk: {}, estimatedRows: 1000 }];
 
@@ -42,5 +42,19 @@ describe('job status summary', () => {
 
   it('ids keep only letters, digits, dot, underscore and dash', () => {
     assert.equal(safeId('snap:shot/1 2'), 'snap_shot_1_2');
+  });
+
+  it('finished jobs end with their last chunk (or the cancel); running ones have no end', () => {
+    assert.equal(finishedAt('running', [{ state: 'completed', rows: 1, finishedAt: 10 }, { state: 'running', rows: 0 }], undefined), undefined);
+    assert.equal(finishedAt('paused', [{ state: 'completed', rows: 1, finishedAt: 10 }], 20), undefined);
+    assert.equal(finishedAt('completed', [{ state: 'completed', rows: 1, finishedAt: 10 }, { state: 'completed', rows: 1, finishedAt: 30 }], undefined), 30);
+    assert.equal(finishedAt('failed', [{ state: 'failed', rows: 0, finishedAt: 40 }, { state: 'waiting', rows: 0 }], undefined), 40);
+    assert.equal(finishedAt('cancelled', [{ state: 'completed', rows: 1, finishedAt: 10 }], 50), 50);
+  });
+
+  it('sweeps for expired jobs every half retention, between 1 s and 10 min', () => {
+    assert.equal(retentionSweepMs(1000), 1000);
+    assert.equal(retentionSweepMs(4000), 2000);
+    assert.equal(retentionSweepMs(7 * 24 * 3600 * 1000), 600000);
   });
 });

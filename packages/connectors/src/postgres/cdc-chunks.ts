@@ -18,7 +18,7 @@ import type { ChunkContext, ChunkPlanItem, ChunkRunner, JsonObject, Logger, Sour
 import { closeQuietly, connect, mapQueryError, qi, qualified, tableKey, type ConnectionOptions, type TableName } from './connection.js';
 import { describeTable, type TableInfo } from './catalog.js';
 import { PostgresCdcConfig } from './cdc-config.js';
-import { buildShape, decodeTuple, envelope, keyOf, type SourceInfo, type TableShape } from './cdc-events.js';
+import { buildShape, sourceStruct, type SourceInfo, type TableShape } from './cdc-events.js';
 import { PgTypes } from './types.js';
 
 const INTEGER_TYPES = new Set(['int2', 'int4', 'int8']);
@@ -183,7 +183,10 @@ function copyReader(client: pg.Client, sql: string, values: unknown[], fetchSize
     let nl: number;
     let start = 0;
     while ((nl = buf.indexOf('\n', start)) >= 0) {
-      rows.push(buf.slice(start, nl).split('\t').map(unescapeCopy));
+      // Unescaped in place: one array per row.
+      const fields: Array<string | null> = buf.slice(start, nl).split('\t');
+      for (let f = 0; f < fields.length; f++) fields[f] = unescapeCopy(fields[f] as string);
+      rows.push(fields);
       start = nl + 1;
     }
     buf = buf.slice(start);
@@ -304,29 +307,49 @@ export class SnapshotChunkRunner implements ChunkRunner {
     await readTableChunk(ctx, cfg, { fetchSize: cfg['snapshot.fetch.size'], method: cfg['snapshot.read.method'], what: 'Snapshot' }, (info, types, db) => {
       const shape = buildShape(cfg['topic.prefix'], c.schema, c.table, info.columns, info.primaryKey, types);
       const source: SourceInfo = { serverName: cfg['topic.prefix'], db, tsMs: c.startedAt, snapshot: 'true', txId: c.txId, lsn: BigInt(c.lsn) };
-      return (row) => toRecord(shape, info, row, source, c.startedAt);
+      return snapshotRecordBuilder(shape, source, c.startedAt);
     });
   }
 }
 
-function toRecord(
-  shape: TableShape,
-  info: TableInfo,
-  row: Array<string | null>,
-  source: SourceInfo,
-  ts: number,
-): SourceRecord {
-  const tuple: Record<string, unknown> = {};
-  info.columns.forEach((col, i) => (tuple[col.name] = row[i]));
-  const after = decodeTuple(shape, tuple);
-  return {
-    sourcePartition: {},
-    sourceOffset: {},
-    topic: shape.topic,
-    keySchema: shape.keySchema,
-    key: keyOf(shape, after),
-    valueSchema: shape.envelopeSchema,
-    value: envelope(shape, 'r', null, after, source),
-    timestamp: ts,
+/** Shared by every record of a chunk: the offsets of chunk records are ignored (the chunk position is their offset). */
+const NO_PARTITION = Object.freeze({}) as Record<string, never>;
+const NO_OFFSET = Object.freeze({}) as Record<string, never>;
+
+/**
+ * Builds the read events of one chunk. Everything that is the same for every
+ * row (column names and codecs, the key columns, the `source` block) is
+ * computed once; per row only the values are decoded. The columns of the
+ * chunk's `SELECT *` are the shape's columns, in order.
+ */
+export function snapshotRecordBuilder(shape: TableShape, source: SourceInfo, ts: number): (row: Array<string | null>) => SourceRecord {
+  const codecs = shape.codecs;
+  const n = codecs.length;
+  const names = codecs.map((c) => c.name);
+  const keyNames = shape.keySchema ? shape.keyIdx.map((i) => names[i]!) : null;
+  // One source block per chunk: records are immutable once built (transforms build new values).
+  const sourceBlock = sourceStruct(shape, source);
+  const { topic, keySchema, envelopeSchema } = shape;
+  return (row) => {
+    const after: Record<string, unknown> = {};
+    for (let i = 0; i < n; i++) {
+      const t = row[i];
+      after[names[i]!] = t === null || t === undefined ? null : codecs[i]!.decode(t);
+    }
+    let key: Record<string, unknown> | null = null;
+    if (keyNames) {
+      key = {};
+      for (const k of keyNames) key[k] = after[k];
+    }
+    return {
+      sourcePartition: NO_PARTITION,
+      sourceOffset: NO_OFFSET,
+      topic,
+      keySchema,
+      key,
+      valueSchema: envelopeSchema,
+      value: { before: null, after, source: sourceBlock, op: 'r', ts_ms: Date.now(), transaction: null },
+      timestamp: ts,
+    };
   };
 }

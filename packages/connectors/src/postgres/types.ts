@@ -280,11 +280,20 @@ function fastTimestamp(s: string): number | undefined {
   let i = 19;
   let ms = 0;
   if (s.charCodeAt(i) === 46) {
+    // Milliseconds from the first three fraction digits, without building a string.
     let j = i + 1;
-    while (j < s.length && s.charCodeAt(j) >= 48 && s.charCodeAt(j) <= 57) j++;
+    let nd = 0;
+    while (j < s.length) {
+      const c = s.charCodeAt(j) - 48;
+      if (c < 0 || c > 9) break;
+      if (nd < 3) {
+        ms = ms * 10 + c;
+        nd++;
+      }
+      j++;
+    }
     if (j === i + 1) return undefined;
-    const f = s.slice(i + 1, Math.min(j, i + 4)).padEnd(3, '0');
-    ms = digits(f, 0, 3);
+    ms *= nd === 1 ? 100 : nd === 2 ? 10 : 1;
     i = j;
   }
   let off = 0;

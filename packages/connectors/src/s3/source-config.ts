@@ -40,6 +40,19 @@ export const SourceOptions = defineConfig({
     importance: 'HIGH',
     group: G,
   }),
+  'restore.chunked': Config.bool({
+    doc: 'Restore: restore the objects present when the task starts as a chunked job of the worker\'s job facility (in parallel on every worker with jobs.redis.url, else one chunk after another in the task), each page written with its chunk position in one Kafka transaction (exactly once, resumable). Objects added later are not read. false: stream the objects in the task and follow new ones.',
+    default: false,
+    importance: 'MEDIUM',
+    group: G,
+  }),
+  'restore.chunk.objects': Config.int({
+    doc: 'Restore with restore.chunked: objects per chunk. 0: all objects of one Kafka partition in one chunk (records of a partition keep their order). N: chunks of N consecutive objects of a partition, run in parallel (order across chunks of a partition is not kept).',
+    default: 0,
+    min: 0,
+    importance: 'LOW',
+    group: G,
+  }),
   'kafka.topic': Config.string({ doc: 'Generic: the topic records are produced to.', optional: true, importance: 'HIGH', group: G }),
   's3.poll.interval.ms': Config.long({
     doc: 'How often to list the bucket again for new objects once everything known was read.',
@@ -68,6 +81,7 @@ export const SourceOptions = defineConfig({
       if (!cfg['kafka.topic']) e['kafka.topic'] = ['must be set with mode=generic'];
       if (!cfg['s3.prefix'].length) e['s3.prefix'] = ['must name at least one prefix with mode=generic (use "/" for the whole bucket)'];
     }
+    if (cfg['restore.chunked'] && mode !== 'restore') e['restore.chunked'] = ['only applies to mode=restore'];
     if (!cfg['topic.rename.format'].includes('${topic}') && cfg['topics'].length > 1)
       e['topic.rename.format'] = ['must contain ${topic} when several topics are restored (they would merge into one)'];
     return e;

@@ -4,6 +4,7 @@ import { topicPrefix } from './keys.js';
 import { listFolders } from './source-readers.js';
 import { SourceOptions, resolveMode, type SourceSettings, type Unit } from './source-config.js';
 import { S3SourceTask } from './source-task.js';
+import { RESTORE_WORK, runRestoreChunk } from './source-restore-job.js';
 import { VERSION } from './sink-connector.js';
 
 const PARTITION_DIR = /\/partition=\d+\/$/;
@@ -27,6 +28,10 @@ class S3SourceConnector implements SourceConnector {
 
   createTask(): S3SourceTask {
     return new S3SourceTask();
+  }
+
+  createChunkRunner(work: string) {
+    return work === RESTORE_WORK ? { runChunk: runRestoreChunk } : undefined;
   }
 
   stop(): void {}

@@ -194,6 +194,24 @@ export async function decodeParquet(bytes: Uint8Array, mode: 'restore' | 'generi
   }
 }
 
+/** Reads one object fully into stored records (bytes: split on `separator`). */
+export async function readStoredObject(
+  client: S3Client,
+  bucket: string,
+  key: string,
+  format: FormatName,
+  mode: 'restore' | 'generic',
+  separator: Buffer,
+): Promise<StoredRecord[]> {
+  const { body, metadata } = await getObject(client, bucket, key);
+  if (format === 'parquet') return decodeParquet(await readAll(body), mode);
+  if (format === 'bytes') return splitBytes(await readAll(body), separator).map((value) => ({ key: null, keySchema: null, value, valueSchema: null, timestamp: null }));
+  const layout = mode === 'restore' ? layoutOf(metadata) : 'value-v1';
+  const out: StoredRecord[] = [];
+  for await (const line of lines(body, key.endsWith('.gz'))) out.push(decodeJsonLine(line, layout));
+  return out;
+}
+
 export function layoutOf(metadata: Record<string, string>): string | undefined {
   return metadata[META_LAYOUT];
 }

@@ -8,6 +8,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import {
   abortableSleep,
+  ConnectError,
   type Logger,
   type SourceOffset,
   type SourceRecord,
@@ -20,18 +21,8 @@ import { resolveFormat, type FormatName } from './formats.js';
 import { parseObjectKey, type ParsedKey } from './keys.js';
 import { unescapeSeparator } from './sink-config.js';
 import { SourceOptions, resolveMode, type SourceSettings, type Unit } from './source-config.js';
-import {
-  decodeJsonLine,
-  decodeParquet,
-  getObject,
-  layoutOf,
-  lines,
-  listKeys,
-  matchesFormat,
-  readAll,
-  splitBytes,
-  type StoredRecord,
-} from './source-readers.js';
+import { getObject, lines, listKeys, matchesFormat, readStoredObject, type StoredRecord } from './source-readers.js';
+import { RestoreJob } from './source-restore-job.js';
 
 const IDLE = Symbol('idle');
 type Item = SourceRecord | typeof IDLE;
@@ -111,6 +102,7 @@ export class S3SourceTask implements SourceTask {
   private readonly lanes = new Map<string, Lane>();
   private readonly progress = new Map<string, { key: string; position: number }>();
   private stopped = false;
+  private job: RestoreJob | undefined;
 
   async start(config: TaskConfig, context: SourceTaskContext): Promise<void> {
     this.cfg = SourceOptions.parse(config);
@@ -120,6 +112,11 @@ export class S3SourceTask implements SourceTask {
     this.format = resolveFormat(this.cfg['format.class']) ?? 'json';
     const units = JSON.parse(this.cfg['s3.source.units'] ?? '[]') as Unit[];
     const mode = resolveMode(this.cfg.mode);
+    if (mode === 'restore' && this.cfg['restore.chunked']) {
+      if (!context.jobs) throw new ConnectError('restore.chunked needs the worker\'s job facility, which this runtime does not offer');
+      this.job = await RestoreJob.submit(context.jobs, this.cfg, units, this.log);
+      return;
+    }
     const all: Unit[] = units.length
       ? units
       : mode === 'generic'
@@ -133,6 +130,12 @@ export class S3SourceTask implements SourceTask {
   }
 
   async poll(): Promise<SourceRecord[]> {
+    if (this.job) {
+      // Chunks deliver the records; the task only watches the job.
+      await this.job.check();
+      await abortableSleep(500, this.ctx.signal);
+      return [];
+    }
     const out: SourceRecord[] = [];
     const max = this.cfg['record.batch.max.size'];
     const n = this.streams.length;
@@ -184,17 +187,8 @@ export class S3SourceTask implements SourceTask {
   }
 
   /** Reads one object fully into stored records. */
-  private async readObject(key: string, mode: 'restore' | 'generic'): Promise<StoredRecord[]> {
-    const { body, metadata } = await getObject(this.client, this.cfg['s3.bucket.name'], key);
-    if (this.format === 'parquet') return decodeParquet(await readAll(body), mode);
-    if (this.format === 'bytes') {
-      const sep = unescapeSeparator(this.cfg['format.bytearray.separator']);
-      return splitBytes(await readAll(body), sep).map((value) => ({ key: null, keySchema: null, value, valueSchema: null, timestamp: null }));
-    }
-    const layout = mode === 'restore' ? layoutOf(metadata) : 'value-v1';
-    const out: StoredRecord[] = [];
-    for await (const line of lines(body, key.endsWith('.gz'))) out.push(decodeJsonLine(line, layout));
-    return out;
+  private readObject(key: string, mode: 'restore' | 'generic'): Promise<StoredRecord[]> {
+    return readStoredObject(this.client, this.cfg['s3.bucket.name'], key, this.format, mode, unescapeSeparator(this.cfg['format.bytearray.separator']));
   }
 
   private async *restoreUnit(topic: string, dir: string): AsyncGenerator<Item> {

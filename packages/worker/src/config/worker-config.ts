@@ -72,6 +72,11 @@ export const WorkerConfigDef = defineConfig({
     default: 30000,
     min: 1000,
   }),
+  'jobs.retention.ms': Config.long({
+    doc: 'How long a finished job (completed, failed or cancelled) stays listed before its records (job metadata in Redis, chunk jobs of the queue) are removed (ms).',
+    default: 7 * 24 * 3600 * 1000,
+    min: 1000,
+  }),
   'jobs.marker.topic': Config.string({
     doc: 'Kafka topic whose consumer-group offsets record, atomically with each page of a chunk\'s records, how far the chunk got (Kafka transactions).',
     default: 'connect-jobs',

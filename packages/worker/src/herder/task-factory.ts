@@ -135,6 +135,8 @@ export class TaskFactory {
                 config: spec.rawConfig ?? spec.connectorConfig,
                 taskConfig: spec.rawTaskConfig ?? spec.taskConfig,
                 signal,
+                taskId: spec.taskId,
+                onTopic: spec.onTopic,
               })
           : undefined,
         offsetFlushIntervalMs: deps.settings['offset.flush.interval.ms'],

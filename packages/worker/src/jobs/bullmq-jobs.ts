@@ -14,7 +14,7 @@ import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullm
 import type { ChunkedWorkSpec, ChunkJobHandle, ChunkJobs, ChunkJobStatus, ChunkPlanItem, Logger } from '@ferry/core';
 import type { WorkerMetrics } from '../metrics.js';
 import type { ChunkExecutor, ChunkJob } from './chunk-executor.js';
-import { safeId, summarize, type ChunkProgress, type JobsFacility, type SubmitterSpec } from './jobs-facility.js';
+import { finishedAt, retentionSweepMs, safeId, summarize, type ChunkProgress, type JobsFacility, type SubmitterSpec } from './jobs-facility.js';
 
 interface JobMeta {
   id: string;
@@ -23,6 +23,8 @@ interface JobMeta {
   plan: Array<Omit<ChunkPlanItem, 'chunk'>>;
   flag: 'running' | 'paused' | 'cancelled';
   createdAt: number;
+  /** When the flag last changed (a cancelled job's end). */
+  flagChangedAt?: number;
 }
 
 export interface BullMqJobsOptions {
@@ -32,6 +34,8 @@ export interface BullMqJobsOptions {
   attempts: number;
   backoffMs: number;
   lockDurationMs: number;
+  /** Finished jobs older than this are removed (jobs.retention.ms). */
+  retentionMs: number;
   logger: Logger;
   metrics: WorkerMetrics;
 }
@@ -48,6 +52,8 @@ export class BullMqJobs implements JobsFacility {
   private readonly redis: Redis;
   private worker: Worker | undefined;
   private readonly active = new Set<AbortController>();
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private sweeping: Promise<number> | undefined;
 
   constructor(
     private readonly executor: ChunkExecutor,
@@ -95,10 +101,12 @@ export class BullMqJobs implements JobsFacility {
       if (job) this.o.logger.warn({ chunk: job.id, attempt: job.attemptsMade, err: err.message }, 'Chunk attempt failed');
     });
     await this.worker.waitUntilReady();
+    this.sweepTimer = setInterval(() => void this.sweep().catch((err) => this.o.logger.warn({ err: (err as Error).message }, 'Removing expired jobs failed')), retentionSweepMs(this.o.retentionMs));
+    this.sweepTimer.unref();
     this.o.logger.info({ queue: this.o.queueName, concurrency: this.o.concurrency }, 'Processing chunked jobs');
   }
 
-  private async process(job: Job, token: string | undefined, signal: AbortSignal | undefined): Promise<{ rows: number }> {
+  private async process(job: Job, token: string | undefined, signal: AbortSignal | undefined): Promise<{ rows: number; topics: string[] }> {
     const d = job.data as ChunkJob;
     const labels = { connector: d.connector };
     const flagOf = async () => (await this.meta(d.connector, d.jobId))?.flag ?? 'cancelled';
@@ -112,16 +120,23 @@ export class BullMqJobs implements JobsFacility {
     signal?.addEventListener('abort', onAbort, { once: true });
     this.active.add(ac);
     this.o.metrics.jobChunksActive.inc(labels);
+    // Topics travel in the chunk's progress and result: the submitting task's worker lists them (GET /connectors/<name>/topics).
+    const topics = new Set<string>();
+    let rowsSoFar = 0;
     try {
       await check();
       const rows = await this.executor.run(d, {
         attempt: job.attemptsStarted ?? job.attemptsMade + 1,
         signal: ac.signal,
         checkpoint: check,
-        onProgress: (n) => job.updateProgress({ rows: n }),
+        onProgress: (n) => job.updateProgress({ rows: (rowsSoFar = n), topics: [...topics] }),
+        onTopic: (t) => {
+          topics.add(t);
+          return job.updateProgress({ rows: rowsSoFar, topics: [...topics] });
+        },
       });
       this.o.metrics.jobChunks.inc({ ...labels, outcome: 'completed' });
-      return { rows };
+      return { rows, topics: [...topics] };
     } catch (err) {
       if (err instanceof PausedSignal || (err as Error).cause instanceof PausedSignal) {
         await job.moveToDelayed(Date.now() + PAUSE_RECHECK_MS, token);
@@ -170,6 +185,8 @@ export class BullMqJobs implements JobsFacility {
                 index,
                 work: work.work,
                 chunk: c.chunk,
+                ...(c.id ? { chunkId: c.id } : {}),
+                ...(spec.taskId === undefined ? {} : { taskId: spec.taskId }),
               };
               return {
                 name: `${spec.connector}/${work.work}`,
@@ -187,7 +204,7 @@ export class BullMqJobs implements JobsFacility {
         }
         return {
           id,
-          status: async () => (await this.status(spec.connector, id))!,
+          status: async () => (await this.status(spec.connector, id, spec.onTopic))!,
           cancel: async () => void (await this.cancel(spec.connector, id)),
           forget: () => this.remove(spec.connector, id),
         };
@@ -195,24 +212,31 @@ export class BullMqJobs implements JobsFacility {
     };
   }
 
-  private async status(connector: string, id: string): Promise<ChunkJobStatus | null> {
+  private async status(connector: string, id: string, onTopic?: (topic: string) => void): Promise<ChunkJobStatus | null> {
     const meta = await this.meta(connector, id);
     if (!meta) return null;
-    return this.summary(connector, meta);
+    return this.summary(connector, meta, onTopic);
   }
 
-  private async summary(connector: string, meta: JobMeta): Promise<ChunkJobStatus> {
+  private async summary(connector: string, meta: JobMeta, onTopic?: (topic: string) => void): Promise<ChunkJobStatus> {
+    return (await this.progress(connector, meta, onTopic)).status;
+  }
+
+  private async progress(connector: string, meta: JobMeta, onTopic?: (topic: string) => void): Promise<{ status: ChunkJobStatus; chunks: ChunkProgress[] }> {
     const chunks: ChunkProgress[] = await Promise.all(
       Array.from({ length: meta.total }, async (_, i) => {
         const job = await this.queue.getJob(this.chunkId(connector, meta.id, i));
         if (!job) return { state: 'waiting', rows: 0 } as ChunkProgress;
         const st = await job.getState();
-        const rows = Number((job.returnvalue as { rows?: number } | undefined)?.rows ?? (job.progress as { rows?: number } | undefined)?.rows ?? 0);
+        const result = job.returnvalue as { rows?: number; topics?: string[] } | undefined;
+        const progress = job.progress as { rows?: number; topics?: string[] } | undefined;
+        const rows = Number(result?.rows ?? progress?.rows ?? 0);
+        if (onTopic) for (const t of result?.topics ?? progress?.topics ?? []) if (typeof t === 'string') onTopic(t);
         const state: ChunkProgress['state'] = st === 'completed' ? 'completed' : st === 'failed' ? 'failed' : st === 'active' ? 'running' : 'waiting';
         return { state, rows, startedAt: job.processedOn ?? undefined, finishedAt: job.finishedOn ?? undefined, error: job.failedReason || undefined };
       }),
     );
-    return summarize(meta.id, meta.work, meta.plan.map((p) => ({ chunk: {}, ...p })), chunks, meta.flag);
+    return { status: summarize(meta.id, meta.work, meta.plan.map((p) => ({ chunk: {}, ...p })), chunks, meta.flag), chunks };
   }
 
   async list(connector: string): Promise<ChunkJobStatus[]> {
@@ -224,7 +248,10 @@ export class BullMqJobs implements JobsFacility {
   private async setFlag(connector: string, id: string, flag: JobMeta['flag']): Promise<JobMeta | null> {
     const meta = await this.meta(connector, id);
     if (!meta) return null;
-    if (meta.flag !== 'cancelled') meta.flag = flag;
+    if (meta.flag !== 'cancelled' && meta.flag !== flag) {
+      meta.flag = flag;
+      meta.flagChangedAt = Date.now();
+    }
     await this.putMeta(connector, meta);
     return meta;
   }
@@ -267,7 +294,41 @@ export class BullMqJobs implements JobsFacility {
     await this.redis.del(this.metaKey(connector));
   }
 
+  /**
+   * Removes finished jobs (completed, failed, cancelled) that ended more than
+   * jobs.retention.ms ago: their metadata and chunk jobs. Every worker sweeps;
+   * removals are idempotent. Resolves with the number of jobs removed.
+   */
+  sweep(now = Date.now()): Promise<number> {
+    this.sweeping ??= (async () => {
+      let removed = 0;
+      const prefix = this.metaKey('');
+      const pattern = prefix.replace(/[*?[\]\\]/g, (c) => `\\${c}`) + '*';
+      let cursor = '0';
+      do {
+        const [next, keys] = await this.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 200);
+        cursor = next;
+        for (const key of keys) {
+          const connector = key.slice(prefix.length);
+          const all = await this.redis.hgetall(key);
+          for (const raw of Object.values(all ?? {})) {
+            const meta = JSON.parse(String(raw)) as JobMeta;
+            const { status, chunks } = await this.progress(connector, meta);
+            const end = finishedAt(status.state, chunks, meta.flagChangedAt);
+            if (end === undefined || now - end < this.o.retentionMs) continue;
+            await this.remove(connector, meta.id);
+            removed++;
+            this.o.logger.info({ connector, job: meta.id, state: status.state }, 'Removed a finished job past its retention');
+          }
+        }
+      } while (cursor !== '0');
+      return removed;
+    })().finally(() => (this.sweeping = undefined));
+    return this.sweeping;
+  }
+
   async close(): Promise<void> {
+    clearInterval(this.sweepTimer);
     for (const ac of this.active) ac.abort();
     await this.worker?.close().catch(() => undefined);
     await this.queue.close().catch(() => undefined);

@@ -11,9 +11,10 @@
  * page. Readers with isolation.level=read_committed see every row once.
  */
 import {
+  abortableSleep,
   ConnectError,
-  DataError,
   type ChunkContext,
+  type ConnectRecord,
   type JsonObject,
   type Logger,
   type SourceConnector,
@@ -27,6 +28,7 @@ import type { LogManager } from '../logging.js';
 import type { WorkerMetrics } from '../metrics.js';
 import type { PluginRegistry } from '../plugins/registry.js';
 import { buildConverters } from '../runtime/converters.js';
+import { ErrorHandlingConfig, ErrorReporter, type Stage } from '../runtime/error-handling.js';
 
 /** Everything needed to run a chunk on any worker (travels as JSON through the queue). */
 export interface ChunkJob {
@@ -39,6 +41,17 @@ export interface ChunkJob {
   index: number;
   work: string;
   chunk: JsonObject;
+  /** The plan item's stable id (its position is kept under it rather than under `index`). */
+  chunkId?: string;
+  /** The submitting task (labels of the source_record_* and error metrics); absent in chunks queued by older workers. */
+  taskId?: number;
+}
+
+/** What a chunk attempt reports besides its rows. */
+export interface ChunkOutcome {
+  rows: number;
+  /** Topics the chunk wrote records to (GET /connectors/<name>/topics). */
+  topics: string[];
 }
 
 export interface ExecutorDeps {
@@ -58,14 +71,60 @@ interface Marker {
 }
 
 /** Kafka group ids and transactional ids: printable, bounded. */
-export function chunkRef(clientId: string, connector: string, jobId: string, index: number): string {
+export function chunkRef(clientId: string, connector: string, jobId: string, index: number | string): string {
   return `${clientId}-job-${connector}-${jobId}-${index}`.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 240);
 }
+
+export interface RunOptions {
+  attempt: number;
+  signal: AbortSignal;
+  onProgress?: (rows: number) => void | Promise<void>;
+  checkpoint?: () => Promise<void>;
+  /** A topic the chunk wrote to (first time in this attempt). */
+  onTopic?: (topic: string) => void | Promise<void>;
+}
+
+function safeJson(v: unknown): string {
+  if (typeof v === 'string') return v;
+  if (Buffer.isBuffer(v)) return v.toString('base64');
+  try {
+    return JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x)) ?? 'null';
+  } catch {
+    return String(v);
+  }
+}
+
+/** Pause between the reads of a chunk marker that must agree before the chunk resumes. */
+const MARKER_SETTLE_MS = 250;
 
 export class ChunkExecutor {
   private markerTopicReady: Promise<void> | undefined;
 
   constructor(private readonly deps: ExecutorDeps) {}
+
+  /**
+   * Reads the chunk's marker after fencing. The committed offset is read
+   * without KIP-447's require_stable (the client lacks it): right after the
+   * fence, the last commit of the previous attempt may still be pending in
+   * the group coordinator and an older offset is returned. Reads until two
+   * reads a moment apart agree; this narrows that window, it does not close
+   * it (see docs/jobs.md).
+   */
+  private async readSettledMarker(
+    producer: { readMarker(groupId: string, topic: string): Promise<{ offset: number; metadata: string | null } | null> },
+    ref: string,
+    topic: string,
+    signal: AbortSignal,
+  ): Promise<{ offset: number; metadata: string | null } | null> {
+    let prev = await producer.readMarker(ref, topic);
+    for (let i = 0; i < 20 && !signal.aborted; i++) {
+      await abortableSleep(MARKER_SETTLE_MS, signal);
+      const again = await producer.readMarker(ref, topic);
+      if ((again?.offset ?? -1) === (prev?.offset ?? -1)) return again;
+      prev = again;
+    }
+    return prev;
+  }
 
   private ensureMarkerTopic(): Promise<void> {
     this.markerTopicReady ??= this.deps.backbone
@@ -79,7 +138,7 @@ export class ChunkExecutor {
   }
 
   /** Runs (or resumes) the chunk; resolves with the rows it delivered in all attempts. */
-  async run(job: ChunkJob, opts: { attempt: number; signal: AbortSignal; onProgress?: (rows: number) => void | Promise<void>; checkpoint?: () => Promise<void> }): Promise<number> {
+  async run(job: ChunkJob, opts: RunOptions): Promise<number> {
     const { deps } = this;
     const log: Logger = deps.logs.get(`connector.${job.connector}.jobs`, { connector: job.connector, job: job.jobId, chunk: job.index });
     const plugin = deps.registry.connector(job.connectorClass);
@@ -111,7 +170,7 @@ export class ChunkExecutor {
 
   private async runResolved(
     job: ChunkJob,
-    opts: { attempt: number; signal: AbortSignal; onProgress?: (rows: number) => void | Promise<void>; checkpoint?: () => Promise<void> },
+    opts: RunOptions,
     r: { log: Logger; plugin: unknown; runner: import('@ferry/core').ChunkRunner; config: Record<string, string>; taskConfig: Record<string, string> },
   ): Promise<number> {
     const { deps } = this;
@@ -119,13 +178,44 @@ export class ChunkExecutor {
     const converters = buildConverters(config, deps.workerConfig, deps.registry);
     const transforms = deps.transforms.build(config);
     const topic = deps.settings['jobs.marker.topic'];
-    const ref = chunkRef(deps.settings['client.id'], job.connector, job.jobId, job.index);
+    const ref = chunkRef(deps.settings['client.id'], job.connector, job.jobId, job.chunkId ?? job.index);
     const labels = { connector: job.connector };
+    const metrics = deps.metrics;
+    const taskId = job.taskId ?? 0;
+    const taskLabels = { connector: job.connector, task: String(taskId) };
+    const topics = new Set<string>();
+    // errors.tolerance / dead-letter queue as in the task: a dead-letter record is added to the page being committed.
+    let pageDlq: OutMessage[] | null = null;
+    const errors = new ErrorReporter(ErrorHandlingConfig.parse(config), {
+      connector: job.connector,
+      taskId,
+      logger: log,
+      metrics,
+      dlqProducer: {
+        connect: async () => {},
+        disconnect: async () => {},
+        send: async (ms) => {
+          if (!pageDlq) throw new ConnectError('Dead-letter record outside a page');
+          pageDlq.push(...ms);
+          return [];
+        },
+      },
+      admin: deps.backbone.admin(),
+      redact: (x) => deps.logs.redactor.redact(x),
+      fallbackSerialize: (rec) => ({
+        key: rec.key === null || rec.key === undefined ? null : Buffer.from(safeJson(rec.key)),
+        value: rec.value === null || rec.value === undefined ? null : Buffer.from(safeJson(rec.value)),
+      }),
+    });
+    const classOf = (stage: Stage): string | undefined =>
+      stage === 'KEY_CONVERTER' ? converters.keyClass : stage === 'VALUE_CONVERTER' ? converters.valueClass : stage === 'HEADER_CONVERTER' ? converters.headerClass : undefined;
+    const report = (err: unknown, stage: Stage, record: ConnectRecord) =>
+      errors.report(err, { stage, record, className: classOf(stage) ?? (err as { className?: string }).className });
     await this.ensureMarkerTopic();
     const producer = deps.backbone.transactional!({ transactionalId: ref });
     try {
       await producer.connect();
-      const prev = await producer.readMarker(ref, topic);
+      const prev = await this.readSettledMarker(producer, ref, topic, opts.signal);
       const marker: Marker = prev?.metadata ? (JSON.parse(prev.metadata) as Marker) : { rows: 0, position: null };
       let seq = prev?.offset ?? 0;
       if (marker.done) {
@@ -152,25 +242,46 @@ export class ChunkExecutor {
           if (opts.signal.aborted) throw new ConnectError('Chunk stopped');
           await opts.checkpoint?.();
           const messages: OutMessage[] = [];
+          // Dead-letter records of this page go into the page's own transaction.
+          pageDlq = messages;
+          let dead = 0;
+          metrics.sourceRecordPoll.inc(taskLabels, records.length);
           for (const original of records) {
-            const r = transforms.apply(original);
-            if (r === null) continue;
+            let r: SourceRecord | null;
             try {
-              messages.push({
-                topic: r.topic,
-                partition: r.kafkaPartition ?? null,
-                key: converters.key.fromConnectData(r.topic, r.keySchema, r.key, r.headers),
-                value: converters.value.fromConnectData(r.topic, r.valueSchema, r.value, r.headers),
-                headers: r.headers?.length ? r.headers.map((h) => ({ key: h.key, value: converters.header.fromConnectHeader(r.topic, h.key, h.schema, h.value) })) : undefined,
-                timestamp: r.timestamp ?? Date.now(),
-              });
+              r = transforms.empty ? original : (transforms.apply(original) as SourceRecord | null);
             } catch (err) {
-              throw new DataError(`Chunk ${job.index} of job ${job.jobId}: a record for ${r.topic} cannot be converted: ${(err as Error).message}`, { cause: err });
+              const before = messages.length;
+              await report(err, 'TRANSFORMATION', original);
+              dead += messages.length - before;
+              continue;
+            }
+            if (r === null) continue;
+            let stage: Stage = 'KEY_CONVERTER';
+            try {
+              const key = converters.key.fromConnectData(r.topic, r.keySchema, r.key, r.headers);
+              stage = 'VALUE_CONVERTER';
+              const value = converters.value.fromConnectData(r.topic, r.valueSchema, r.value, r.headers);
+              stage = 'HEADER_CONVERTER';
+              const headers = r.headers?.length ? r.headers.map((h) => ({ key: h.key, value: converters.header.fromConnectHeader(r.topic, h.key, h.schema, h.value) })) : undefined;
+              messages.push({ topic: r.topic, partition: r.kafkaPartition ?? null, key, value, headers, timestamp: r.timestamp ?? Date.now() });
+            } catch (err) {
+              const before = messages.length;
+              await report(err, stage, r);
+              dead += messages.length - before;
+              continue;
+            }
+            if (!topics.has(r.topic)) {
+              topics.add(r.topic);
+              await opts.onTopic?.(r.topic);
             }
           }
+          pageDlq = null;
+          const written = messages.length - dead;
           rows += records.length;
           position = pos;
           await commit(messages, { rows, position });
+          metrics.sourceRecordWrite.inc(taskLabels, written);
           deps.metrics.jobRows.inc(labels, records.length);
           await opts.onProgress?.(rows);
         },

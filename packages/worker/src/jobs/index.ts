@@ -25,7 +25,7 @@ export function createJobsFacility(deps: {
   const executor = new ChunkExecutor(deps);
   const s = deps.settings;
   const url = s['jobs.redis.url'];
-  if (!url) return new LocalJobs(executor, { attempts: s['jobs.attempts'], backoffMs: s['jobs.backoff.ms'], metrics: deps.metrics });
+  if (!url) return new LocalJobs(executor, { attempts: s['jobs.attempts'], backoffMs: s['jobs.backoff.ms'], retentionMs: s['jobs.retention.ms'], metrics: deps.metrics });
   return new BullMqJobs(executor, {
     url,
     queueName: s['jobs.queue.name'],
@@ -33,6 +33,7 @@ export function createJobsFacility(deps: {
     attempts: s['jobs.attempts'],
     backoffMs: s['jobs.backoff.ms'],
     lockDurationMs: s['jobs.lock.duration.ms'],
+    retentionMs: s['jobs.retention.ms'],
     logger: deps.logs.get('jobs'),
     metrics: deps.metrics,
   });

@@ -9,6 +9,10 @@ export interface SubmitterSpec {
   taskConfig: Record<string, string>;
   /** Aborted when the submitting task stops (chunks run in the task stop with it). */
   signal: AbortSignal;
+  /** The submitting task's id (labels of the source_record_* metrics of its chunks). */
+  taskId?: number;
+  /** A topic a chunk of this task wrote to (GET /connectors/<name>/topics). */
+  onTopic?(topic: string): void;
 }
 
 /** The worker's job facility: local (chunks in the task) or BullMQ (chunks on every worker). */
@@ -37,6 +41,19 @@ export interface ChunkProgress {
   startedAt?: number | undefined;
   finishedAt?: number | undefined;
   error?: string | undefined;
+}
+
+/** When a finished job ended (its last chunk, or the cancel); undefined while it runs. */
+export function finishedAt(state: ChunkJobStatus['state'], chunks: ChunkProgress[], flagChangedAt: number | undefined): number | undefined {
+  if (state === 'cancelled') return flagChangedAt ?? Math.max(0, ...chunks.map((c) => c.finishedAt ?? 0));
+  if (state !== 'completed' && state !== 'failed') return undefined;
+  const ends = chunks.map((c) => c.finishedAt).filter((x): x is number => x !== undefined);
+  return ends.length ? Math.max(...ends) : flagChangedAt;
+}
+
+/** How often finished jobs past their retention are looked for. */
+export function retentionSweepMs(retentionMs: number): number {
+  return Math.min(600000, Math.max(1000, Math.floor(retentionMs / 2)));
 }
 
 /** Aggregates chunk progress into the job's status (rows/s since the first chunk started; ETA from the plan's estimates). */

@@ -6,7 +6,7 @@
 import type { ChunkedWorkSpec, ChunkJobHandle, ChunkJobs, ChunkJobStatus } from '@ferry/core';
 import { abortableSleep } from '@ferry/core';
 import type { ChunkExecutor } from './chunk-executor.js';
-import { safeId, summarize, type ChunkProgress, type JobsFacility, type SubmitterSpec } from './jobs-facility.js';
+import { finishedAt, safeId, summarize, type ChunkProgress, type JobsFacility, type SubmitterSpec } from './jobs-facility.js';
 
 interface LocalJob {
   id: string;
@@ -15,6 +15,7 @@ interface LocalJob {
   flag: 'running' | 'paused' | 'cancelled';
   abort: AbortController;
   resumed?: () => void;
+  flagChangedAt?: number;
 }
 
 export class LocalJobs implements JobsFacility {
@@ -23,7 +24,7 @@ export class LocalJobs implements JobsFacility {
 
   constructor(
     private readonly executor: ChunkExecutor,
-    private readonly opts: { attempts: number; backoffMs: number; metrics: import('../metrics.js').WorkerMetrics },
+    private readonly opts: { attempts: number; backoffMs: number; retentionMs?: number; metrics: import('../metrics.js').WorkerMetrics },
   ) {}
 
   async start(): Promise<void> {}
@@ -39,6 +40,7 @@ export class LocalJobs implements JobsFacility {
       distributed: false,
       submit: async (work: ChunkedWorkSpec): Promise<ChunkJobHandle> => {
         const id = safeId(work.key);
+        this.prune(spec.connector);
         const jobs = this.byConnector(spec.connector);
         const prev = jobs.get(id);
         if (prev && !prev.abort.signal.aborted) return this.handle(spec.connector, prev);
@@ -89,11 +91,12 @@ export class LocalJobs implements JobsFacility {
         this.opts.metrics.jobChunksActive.inc(labels);
         try {
           c.rows = await this.executor.run(
-            { connector: spec.connector, connectorClass: spec.connectorClass, config: spec.config, taskConfig: spec.taskConfig, jobId: job.id, index: i, work: job.spec.work, chunk: job.spec.chunks[i]!.chunk },
+            { connector: spec.connector, connectorClass: spec.connectorClass, config: spec.config, taskConfig: spec.taskConfig, jobId: job.id, index: i, work: job.spec.work, chunk: job.spec.chunks[i]!.chunk, ...(job.spec.chunks[i]!.id ? { chunkId: job.spec.chunks[i]!.id } : {}), ...(spec.taskId === undefined ? {} : { taskId: spec.taskId }) },
             {
               attempt,
               signal,
               onProgress: (rows) => void (c.rows = rows),
+              onTopic: (t) => spec.onTopic?.(t),
               checkpoint: async () => {
                 if (job.flag === 'paused') throw new PausedSignal();
               },
@@ -129,7 +132,19 @@ export class LocalJobs implements JobsFacility {
     }
   }
 
+  /** Drops finished jobs past jobs.retention.ms. */
+  private prune(connector: string, now = Date.now()): void {
+    const m = this.jobs.get(connector);
+    const keep = this.opts.retentionMs;
+    if (!m || keep === undefined) return;
+    for (const [id, j] of m) {
+      const end = finishedAt(this.status(j).state, j.chunks, j.flagChangedAt);
+      if (end !== undefined && now - end >= keep) m.delete(id);
+    }
+  }
+
   async list(connector: string): Promise<ChunkJobStatus[]> {
+    this.prune(connector);
     return [...(this.jobs.get(connector)?.values() ?? [])].map((j) => this.status(j));
   }
 
@@ -137,6 +152,7 @@ export class LocalJobs implements JobsFacility {
     const job = this.jobs.get(connector)?.get(id);
     if (!job) return false;
     job.flag = 'cancelled';
+    job.flagChangedAt = Date.now();
     job.abort.abort();
     job.resumed?.();
     return true;
