@@ -3,7 +3,7 @@
 // debootstrap (no image registry is reachable), and a helper to run podman.
 //   node scripts/podman-env.mjs base     builds localhost/ferry-node-base once
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -33,13 +33,24 @@ export function podman(args, opts = {}) {
   return r;
 }
 
+/** The Debian mirror this machine's apt uses (debootstrap must use it too: no other host is reachable). */
+function debianMirror() {
+  for (const f of ['/etc/apt/sources.list.d/debian.sources', '/etc/apt/sources.list']) {
+    if (!existsSync(f)) continue;
+    const text = readFileSync(f, 'utf8');
+    const m = /^URIs:\s*(\S+)/m.exec(text) ?? /^deb\s+(?:\[[^\]]*\]\s+)?(\S+)/m.exec(text);
+    if (m) return m[1];
+  }
+  return 'http://deb.debian.org/debian';
+}
+
 /** A minimal Debian with this machine's Node.js and a `node` user, imported as BASE_IMAGE (skipped when it exists). */
 export function ensureBaseImage(log = console.log) {
   if (podman(['image', 'exists', BASE_IMAGE], { allowFailure: true }).status === 0) return BASE_IMAGE;
   const rootfs = join(DIR, 'rootfs');
   if (!existsSync(join(rootfs, 'usr/bin/env'))) {
     log('debootstrap: a minimal Debian root file system (about a minute)');
-    execFileSync('debootstrap', ['--variant=minbase', '--include=ca-certificates', 'bookworm', rootfs, 'http://deb.debian.org/debian'], { stdio: 'inherit' });
+    execFileSync('debootstrap', ['--variant=minbase', '--include=ca-certificates', 'bookworm', rootfs, debianMirror()], { stdio: 'inherit' });
   }
   // This machine's Node.js, and npm (from the Node.js folder when it has one, else the system's).
   const nodeHome = resolve(dirname(process.execPath), '..');

@@ -25,27 +25,41 @@ function testFiles(dir) {
   return out.sort();
 }
 
-/** The browser tests drive Debian's Chromium: install it when missing (as root), else say what is needed. */
-function ensureChromium() {
-  const bin = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-  if (existsSync(bin)) return;
+/**
+ * Debian packages some tests drive: Chromium (console tests) and Podman with
+ * its helpers (the container test). Installed when missing (as root), else
+ * the run stops saying what is needed.
+ */
+const DEBIAN_TOOLS = [
+  { bin: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', pkg: 'chromium', why: 'the console tests' },
+  { bin: '/usr/bin/podman', pkg: 'podman', why: 'the container test' },
+  { bin: '/usr/sbin/runc', pkg: 'runc', why: 'the container test' },
+  { bin: '/usr/bin/fuse-overlayfs', pkg: 'fuse-overlayfs', why: 'the container test' },
+  { bin: '/usr/bin/newuidmap', pkg: 'uidmap', why: 'the container test' },
+  { bin: '/usr/sbin/debootstrap', pkg: 'debootstrap', why: 'the container test' },
+];
+
+function ensureDebianTools() {
+  const missing = DEBIAN_TOOLS.filter((t) => !existsSync(t.bin));
+  if (missing.length === 0) return;
+  const pkgs = missing.map((t) => t.pkg);
   if (process.getuid?.() !== 0) {
-    say(`Chromium is missing at ${bin}: the console tests need it. Install it as root (apt-get install -y chromium) or set CHROMIUM_PATH.`);
+    say(`missing: ${missing.map((t) => `${t.bin} (${t.why})`).join(', ')}. Install them as root: apt-get install -y ${pkgs.join(' ')}`);
     process.exit(1);
   }
-  say('installing chromium (apt-get) for the console tests');
+  say(`installing ${pkgs.join(', ')} (apt-get) for ${[...new Set(missing.map((t) => t.why))].join(' and ')}`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  for (const args of [['update'], ['install', '-y', 'chromium']]) {
+  for (const args of [['update'], ['install', '-y', '--no-install-recommends', ...pkgs]]) {
     const r = spawnSync('apt-get', args, { stdio: 'inherit', env });
     if (r.status !== 0) {
-      say(`apt-get ${args.join(' ')} failed (exit ${r.status ?? r.signal}): the console tests need Chromium at ${bin}`);
+      say(`apt-get ${args.join(' ')} failed (exit ${r.status ?? r.signal}): ${missing.map((t) => `${t.why} need ${t.bin}`).join('; ')}`);
       process.exit(1);
     }
   }
 }
 
 ensureInstalled();
-ensureChromium();
+ensureDebianTools();
 try {
   await stackUp(SERVICES);
 } catch (err) {
