@@ -29,7 +29,10 @@
  * time from the kill until every source task of the dead worker runs
  * elsewhere and its committed source offset moves past where it was at the
  * kill (both sides' GET /connectors/<name>/offsets); sources are throttled
- * to ~500 records/s per task there.
+ * to ~500 records/s per task there (theirs: VerifiableSourceConnector,
+ * throughput 500; SchemaSourceConnector with a throttle produces from task 0
+ * only in 4.3.1). Both of their sources also print every record as JSON to
+ * stdout (sent to /dev/null here): work our sources do not do.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -219,7 +222,8 @@ const sides: Record<SideName, { start: (group: string) => Promise<Child>; source
     start: (group) => startKcChild(group),
     source: (topic, perTask) =>
       perTask === undefined
-        ? { 'connector.class': 'org.apache.kafka.connect.tools.SchemaSourceConnector', topic, 'num.messages': String(1e12), throughput: '500', 'partition.count': '1', 'multiple.schema': 'false', 'tasks.max': '3' }
+        ? // SchemaSourceConnector throttled stalls all tasks but task 0 after one record (4.3.1): the verifiable one throttles per task.
+          { 'connector.class': 'org.apache.kafka.connect.tools.VerifiableSourceConnector', topic, throughput: '500', 'tasks.max': '3' }
         : { 'connector.class': 'org.apache.kafka.connect.tools.SchemaSourceConnector', topic, 'num.messages': String(perTask), throughput: '-1', 'partition.count': String(TASKS), 'multiple.schema': 'false', 'tasks.max': String(TASKS) },
     sink: (topic) => ({ 'connector.class': 'org.apache.kafka.connect.file.FileStreamSinkConnector', topics: topic, file: '/dev/null', 'tasks.max': String(TASKS) }),
     position: (o, task) => (o.partition.id === task ? Number(o.offset.seqno) : undefined),
@@ -273,6 +277,11 @@ async function throughput(side: SideName, workers: number): Promise<{ workers: n
     await new Promise((r) => setTimeout(r, 3000));
     const per = Math.ceil(N / TASKS);
     await until(async () => (await rest(url, 'POST', '/connectors', { name: `${group}-sink`, config: sides[side].sink(topic) })).status === 201, 60000, 500);
+    // The group settled (every worker joined, a JVM starts slower) before the source starts: the sink's tasks run on every worker.
+    await until(async () => {
+      const st = (await rest(url, 'GET', `/connectors/${group}-sink/status`)).body as { tasks: Array<{ state: string; worker_id: string }> };
+      return st.tasks.length === TASKS && st.tasks.every((t) => t.state === 'RUNNING') && new Set(st.tasks.map((t) => t.worker_id)).size === workers;
+    }, 180000, 250);
     await until(async () => (await rest(url, 'POST', '/connectors', { name: `${group}-gen`, config: sides[side].source(topic, per) })).status === 201, 60000, 500);
     await until(async () => (await topicSize(admin, topic)) > 0, 120000, 20);
     const t0 = Date.now();
