@@ -18,11 +18,14 @@
  * detection plus restart only), replication factor 1.
  * Source: ours DatagenSource (quickstart orders, max.interval 0, batch.size
  * 1000); theirs SchemaSourceConnector (connect-test-plugins, throughput -1:
- * no throttle, partition.count 6), both a fixed count per task. Sink: FileStreamSink
- * to /dev/null on both sides (ours with file.sync=false: theirs never fsyncs).
+ * no throttle, partition.count 6), both a fixed count per task. Sink: ours
+ * the no-op NoopSink (6 tasks; our FileStreamSink makes one task per file),
+ * theirs FileStreamSinkConnector to /dev/null (6 tasks, formats and writes
+ * every record: more work than ours).
  * What differs: the records (ours a random order of ~130 bytes of JSON, theirs
  * a fixed struct of ~100 bytes), the source's batch (ours 1000 records per
- * poll, theirs one record per poll, batched by its producer), and the runtime.
+ * poll, theirs one record per poll, batched by its producer), their source
+ * printing every record to stdout, their sink's write, and the runtime.
  *
  * Throughput is timed from the first record in the data topic to the sink
  * group's committed offsets reaching every record. The failover gap is the
@@ -93,7 +96,6 @@ function workerConfig(group: string, extra: Record<string, unknown> = {}) {
     'value.converter': 'JsonConverter',
     'key.converter.schemas.enable': 'false',
     'value.converter.schemas.enable': 'false',
-    'plugins.filestream.enable': true,
     'heartbeat.interval.ms': 1000,
     'session.timeout.ms': 6000,
     'scheduled.rebalance.max.delay.ms': 0,
@@ -211,16 +213,17 @@ async function stopChild(c: Child, signal: NodeJS.Signals = 'SIGTERM'): Promise<
 const sides: Record<SideName, { start: (group: string) => Promise<Child>; source: (topic: string, perTask?: number) => Record<string, string>; sink: (topic: string) => Record<string, string>; position: (o: { partition: Record<string, unknown>; offset: Record<string, unknown> }, task: number) => number | undefined }> = {
   ferry: {
     start: (group) => startChild(workerConfig(group)),
-    source: (topic, perTask) =>
+    source: (topic, perTask): Record<string, string> =>
       perTask === undefined
         ? { 'connector.class': 'DatagenSource', 'kafka.topic': topic, quickstart: 'orders', 'max.interval': '2', 'tasks.max': '3' }
         : { 'connector.class': 'DatagenSource', 'kafka.topic': topic, quickstart: 'orders', iterations: String(perTask), 'max.interval': '0', 'batch.size': '1000', 'tasks.max': String(TASKS) },
-    sink: (topic) => ({ 'connector.class': 'FileStreamSink', topics: topic, file: '/dev/null', 'file.sync': 'false', 'tasks.max': String(TASKS) }),
+    // Our FileStreamSink makes one task (one writer per file): the no-op sink spreads over the workers like theirs.
+    sink: (topic) => ({ 'connector.class': 'NoopSink', topics: topic, 'tasks.max': String(TASKS) }),
     position: (o, task) => (o.partition.task === task ? Number(o.offset.position) : undefined),
   },
   'kafka-connect': {
     start: (group) => startKcChild(group),
-    source: (topic, perTask) =>
+    source: (topic, perTask): Record<string, string> =>
       perTask === undefined
         ? // SchemaSourceConnector throttled stalls all tasks but task 0 after one record (4.3.1): the verifiable one throttles per task.
           { 'connector.class': 'org.apache.kafka.connect.tools.VerifiableSourceConnector', topic, throughput: '500', 'tasks.max': '3' }
@@ -280,7 +283,7 @@ async function throughput(side: SideName, workers: number): Promise<{ workers: n
     // The group settled (every worker joined, a JVM starts slower) before the source starts: the sink's tasks run on every worker.
     await until(async () => {
       const st = (await rest(url, 'GET', `/connectors/${group}-sink/status`)).body as { tasks: Array<{ state: string; worker_id: string }> };
-      return st.tasks.length === TASKS && st.tasks.every((t) => t.state === 'RUNNING') && new Set(st.tasks.map((t) => t.worker_id)).size === workers;
+      return st.tasks.length > 0 && st.tasks.every((t) => t.state === 'RUNNING') && new Set(st.tasks.map((t) => t.worker_id)).size === Math.min(workers, st.tasks.length);
     }, 180000, 250);
     await until(async () => (await rest(url, 'POST', '/connectors', { name: `${group}-gen`, config: sides[side].source(topic, per) })).status === 201, 60000, 500);
     await until(async () => (await topicSize(admin, topic)) > 0, 120000, 20);
