@@ -8,7 +8,8 @@ import { emptyWorkSet, taskKey, type WorkSet } from './connect-protocol.js';
  * `scheduled.rebalance.max.delay.ms` for it to come back before it is
  * reassigned. No member is given more than `maxTasksPerWorker` tasks (the
  * leader's `tasks.max.per.worker`); tasks no member can take are returned as
- * `capped` and stay unassigned until a member has room. Pure logic: the group plumbing lives in group-member.ts.
+ * `capped` and stay unassigned until a member has room. Pure logic: the
+ * group plumbing lives in group-member.ts.
  */
 
 export interface MemberView {
