@@ -6,7 +6,10 @@ import { emptyWorkSet, taskKey, type WorkSet } from './connect-protocol.js';
  * owner, then assigned elsewhere once the owner has stopped it, so no item
  * ever runs twice); the work of a departed worker waits
  * `scheduled.rebalance.max.delay.ms` for it to come back before it is
- * reassigned. Pure logic: the group plumbing lives in group-member.ts.
+ * reassigned. No member is given more than `maxTasksPerWorker` tasks (the
+ * leader's `tasks.max.per.worker`); tasks no member can take are returned as
+ * `capped` and stay unassigned until a member has room. Pure logic: the
+ * group plumbing lives in group-member.ts.
  */
 
 export interface MemberView {
@@ -31,6 +34,8 @@ export interface MemberAssignment {
 
 export interface AssignResult {
   assignments: Map<string, MemberAssignment>;
+  /** Tasks no member can take without passing `maxTasksPerWorker`: they stay UNASSIGNED. */
+  capped: WorkSet;
   /** ms until held work may be reassigned (0: nothing held). */
   delay: number;
   state: AssignorState;
@@ -62,7 +67,7 @@ function toWorkSet(list: Item[]): WorkSet {
  * Computes the next assignment. `work` is every connector and task of the
  * config topic; `members` the workers in this generation with what they run.
  */
-export function assign(work: WorkSet, members: MemberView[], prev: AssignorState, now: number, delayMs: number): AssignResult {
+export function assign(work: WorkSet, members: MemberView[], prev: AssignorState, now: number, delayMs: number, maxTasksPerWorker = Infinity): AssignResult {
   const valid = new Map(items(work).map((i) => [i.key, i]));
   const memberIds = new Set(members.map((m) => m.id));
   const kept = new Map<string, Item[]>(members.map((m) => [m.id, []]));
@@ -82,12 +87,25 @@ export function assign(work: WorkSet, members: MemberView[], prev: AssignorState
     }
   }
 
+  // A member above the task limit (the limit was lowered) gives back its surplus
+  // now; it is placed in the next round, once its owner has stopped it.
+  const givenBack = new Set<string>();
+  for (const m of members) {
+    const tasks = kept.get(m.id)!.filter((i) => i.kind === 'task');
+    for (const victim of tasks.slice(Math.max(0, maxTasksPerWorker))) {
+      revoked.get(m.id)!.push(victim);
+      kept.set(m.id, kept.get(m.id)!.filter((i) => i !== victim));
+      owner.delete(victim.key);
+      givenBack.add(victim.key);
+    }
+  }
+
   // Unowned work: new (assign now) or lost with a departed member (hold for the delay).
   const lostSince = new Map<string, number>();
   const free: Item[] = [];
   let delay = 0;
   for (const [key, i] of valid) {
-    if (owner.has(key)) continue;
+    if (owner.has(key) || givenBack.has(key)) continue;
     const prevOwner = prev.owners.get(key);
     if (prevOwner !== undefined && !memberIds.has(prevOwner) && delayMs > 0) {
       const since = prev.lostSince.get(key) ?? now;
@@ -105,12 +123,19 @@ export function assign(work: WorkSet, members: MemberView[], prev: AssignorState
   const load = (id: string, kind: Item['kind']) =>
     kept.get(id)!.filter((i) => i.kind === kind).length + assignedNow.get(id)!.filter((i) => i.kind === kind).length;
   const ids = members.map((m) => m.id).sort();
+  const capped: Item[] = [];
 
   for (const kind of ['connector', 'task'] as const) {
     // Free work goes to the least loaded members.
     for (const i of free.filter((f) => f.kind === kind)) {
       if (ids.length === 0) break;
-      const target = ids.reduce((best, id) => (load(id, kind) < load(best, kind) ? id : best), ids[0]!);
+      // Tasks only go to members below the limit (connectors are not counted against it).
+      const open = kind === 'task' ? ids.filter((id) => load(id, kind) < maxTasksPerWorker) : ids;
+      if (open.length === 0) {
+        capped.push(i);
+        continue;
+      }
+      const target = open.reduce((best, id) => (load(id, kind) < load(best, kind) ? id : best), open[0]!);
       assignedNow.get(target)!.push(i);
       owner.set(i.key, target);
     }
@@ -118,6 +143,9 @@ export function assign(work: WorkSet, members: MemberView[], prev: AssignorState
     if (ids.length < 2) continue;
     const plannedRevocations = new Map<string, number>(ids.map((id) => [id, 0]));
     const effective = (id: string) => load(id, kind) - plannedRevocations.get(id)!;
+    // Work given back for the limit goes to the least loaded members next round: count it there.
+    const minOf = () => ids.reduce((b, id) => (effective(id) < effective(b) ? id : b), ids[0]!);
+    for (const key of givenBack) if (key.startsWith(`${kind}:`)) plannedRevocations.set(minOf(), plannedRevocations.get(minOf())! - 1);
     for (;;) {
       const max = ids.reduce((b, id) => (effective(id) > effective(b) ? id : b), ids[0]!);
       const min = ids.reduce((b, id) => (effective(id) < effective(b) ? id : b), ids[0]!);
@@ -141,5 +169,5 @@ export function assign(work: WorkSet, members: MemberView[], prev: AssignorState
   // Held items keep their departed owner in the state so the delay keeps running.
   const owners = new Map(owner);
   for (const key of lostSince.keys()) owners.set(key, prev.owners.get(key)!);
-  return { assignments, delay, state: { owners, lostSince } };
+  return { assignments, capped: toWorkSet(capped), delay, state: { owners, lostSince } };
 }

@@ -76,6 +76,8 @@ export class DistributedHerder implements GroupCallbacks {
   private readonly tasks = new Map<string, LocalTask>();
   private owned: WorkSet = emptyWorkSet();
   private assignorState: AssignorState = newAssignorState();
+  /** Tasks the last assignment left out for tasks.max.per.worker (status written once). */
+  private cappedTasks = new Set<string>();
   private delayTimer: NodeJS.Timeout | undefined;
   private member!: GroupMember;
   private stopped = false;
@@ -139,11 +141,18 @@ export class DistributedHerder implements GroupCallbacks {
       for (let task = 0; task < n; task++) work.tasks.push({ connector: name, task });
     }
     const views = members.map((m) => ({ id: m.memberId, owned: m.metadata.allocation?.assigned ?? emptyWorkSet() }));
-    const res = assign(work, views, this.assignorState, Date.now(), this.deps.scheduledRebalanceMaxDelayMs);
+    // The leader's tasks.max.per.worker caps every member (the group's workers share their worker config).
+    const limit = this.deps.settings['tasks.max.per.worker'];
+    const res = assign(work, views, this.assignorState, Date.now(), this.deps.scheduledRebalanceMaxDelayMs, limit);
     const newlyLost = [...res.state.lostSince.keys()].filter((k) => !this.assignorState.lostSince.has(k));
     this.assignorState = res.state;
     // Held work shows as UNASSIGNED (not the dead worker's last RUNNING) until it is reassigned.
     for (const key of newlyLost) void this.markUnassigned(key, generation);
+    const capped = new Set(res.capped.tasks.map((t) => `task:${taskKey(t)}`));
+    if (capped.size > 0) this.log.warn({ tasks: capped.size, limit }, 'Tasks left unassigned: every worker runs tasks.max.per.worker tasks');
+    const note = `Not assigned: each of the ${members.length} worker(s) of the group already runs tasks.max.per.worker=${limit} tasks`;
+    for (const key of capped) if (!this.cappedTasks.has(key)) void this.markUnassigned(key, generation, note);
+    this.cappedTasks = capped;
     if (this.delayTimer) clearTimeout(this.delayTimer);
     this.delayTimer = undefined;
     if (res.delay > 0) {
@@ -160,11 +169,11 @@ export class DistributedHerder implements GroupCallbacks {
     return out;
   }
 
-  private async markUnassigned(key: string, generation: number): Promise<void> {
+  private async markUnassigned(key: string, generation: number, message?: string): Promise<void> {
     const task = /^task:(.*)-(\d+)$/.exec(key);
     const name = task ? task[1]! : key.slice('connector:'.length);
     const previous = task ? this.deps.status.taskEntries(name).get(Number(task[2])) : this.deps.status.connector(name);
-    const entry = { state: 'UNASSIGNED' as const, workerId: previous?.workerId ?? '' };
+    const entry = { state: 'UNASSIGNED' as const, workerId: previous?.workerId ?? '', ...(message ? { message } : {}) };
     try {
       if (task) await this.deps.status.putTask(name, Number(task[2]), entry, generation);
       else await this.deps.status.putConnector(name, entry, generation);

@@ -107,3 +107,64 @@ describe('connect protocol codec', () => {
     assert.equal(buf.readInt32BE(buf.length - 4), 0);
   });
 });
+
+describe('tasks.max.per.worker in the assignor', () => {
+  /** Like settle(), with a task limit, returning what the last round left unassigned. */
+  function settleCapped(all: WorkSet, ids: string[], owned: Map<string, WorkSet>, state: AssignorState, limit: number) {
+    for (let rounds = 1; ; rounds++) {
+      const members: MemberView[] = ids.map((id) => ({ id, owned: owned.get(id) ?? emptyWorkSet() }));
+      const res = assign(all, members, state, 0, 0, limit);
+      state = res.state;
+      let revoked = 0;
+      for (const [id, a] of res.assignments) {
+        owned.set(id, a.assigned);
+        revoked += count(a.revoked);
+        // Never more than the limit, not even for one round.
+        assert.ok(a.assigned.tasks.length <= limit, `${id} got ${a.assigned.tasks.length} tasks above the limit ${limit}`);
+      }
+      if (revoked === 0 || rounds > 5) return { state, capped: res.capped, rounds };
+    }
+  }
+
+  it('never gives one member more tasks than the limit; the rest stay unassigned', () => {
+    const owned = new Map<string, WorkSet>();
+    const r = settleCapped(work({ a: 3, b: 3 }), ['m1', 'm2'], owned, newAssignorState(), 2);
+    for (const id of ['m1', 'm2']) assert.equal(owned.get(id)!.tasks.length, 2);
+    assert.equal(r.capped.tasks.length, 2);
+    assert.equal(r.capped.connectors.length, 0, 'connectors are not counted against the limit');
+    const placed = new Set([...owned.values()].flatMap((w) => w.tasks.map((t) => `${t.connector}-${t.task}`)));
+    for (const t of r.capped.tasks) assert.ok(!placed.has(`${t.connector}-${t.task}`), 'a capped task is not also assigned');
+    assert.equal(placed.size + r.capped.tasks.length, 6);
+  });
+
+  it('places capped tasks when a member joins', () => {
+    const owned = new Map<string, WorkSet>();
+    let r = settleCapped(work({ a: 4 }), ['m1'], owned, newAssignorState(), 3);
+    assert.equal(r.capped.tasks.length, 1);
+    r = settleCapped(work({ a: 4 }), ['m1', 'm2'], owned, r.state, 3);
+    assert.equal(r.capped.tasks.length, 0);
+    assert.equal(owned.get('m1')!.tasks.length + owned.get('m2')!.tasks.length, 4);
+  });
+
+  it('a lowered limit makes a member give back its surplus, placed only after it stopped it', () => {
+    const owned = new Map<string, WorkSet>();
+    let state = settleCapped(work({ a: 4 }), ['m1'], owned, newAssignorState(), 10).state;
+    assert.equal(owned.get('m1')!.tasks.length, 4);
+    // Limit lowered to 2 with a second member present: the first round revokes 2 and assigns them to nobody.
+    const res = assign(work({ a: 4 }), [{ id: 'm1', owned: owned.get('m1')! }, { id: 'm2', owned: emptyWorkSet() }], state, 0, 0, 2);
+    assert.equal(res.assignments.get('m1')!.assigned.tasks.length, 2);
+    assert.equal(res.assignments.get('m1')!.revoked.tasks.length, 2);
+    assert.equal(res.assignments.get('m2')!.assigned.tasks.length, 0, 'revoked tasks never run twice');
+    for (const [id, a] of res.assignments) owned.set(id, a.assigned);
+    state = res.state;
+    const r = settleCapped(work({ a: 4 }), ['m1', 'm2'], owned, state, 2);
+    assert.equal(owned.get('m2')!.tasks.length, 2);
+    assert.equal(r.capped.tasks.length, 0);
+  });
+
+  it('without a limit nothing is capped', () => {
+    const res = assign(work({ a: 100 }), [{ id: 'm1', owned: emptyWorkSet() }], newAssignorState(), 0, 0);
+    assert.equal(res.assignments.get('m1')!.assigned.tasks.length, 100);
+    assert.equal(res.capped.tasks.length, 0);
+  });
+});
