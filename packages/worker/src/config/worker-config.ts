@@ -89,7 +89,7 @@ export const WorkerConfigDef = defineConfig({
   }),
   ...kinesisBackboneOptions,
   'tasks.max.per.worker': Config.int({
-    doc: 'Most tasks this worker runs, over all its connectors: a connector whose tasks.max is above it is rejected, and one that would pass it shows FAILED with the reason.',
+    doc: 'Most tasks this worker runs, over all its connectors: a connector whose tasks.max is above it is rejected; in standalone mode a connector that would pass it shows FAILED with the reason, in distributed mode the leader assigns no worker more than this (its own value, for every member) and leaves the rest UNASSIGNED with the reason.',
     default: 64,
     min: 1,
     importance: 'HIGH',
