@@ -5,6 +5,7 @@ import { StandaloneWorker, VERSION } from './worker.js';
 import { WorkerConfigDef } from './config/worker-config.js';
 import { hashSecret } from './rest/auth.js';
 import { runDistributed } from './distributed/run.js';
+import { runUntilSignalled } from './run-until-signalled.js';
 
 /** `connect-worker standalone <worker.json> [connector.json ...]` */
 export async function main(argv: string[]): Promise<void> {
@@ -22,26 +23,7 @@ export async function main(argv: string[]): Promise<void> {
         connectorFiles: connectorFiles.map((f) => resolve(f)),
         baseDir: process.env.FERRY_BASE_DIR ?? process.cwd(),
       });
-      let stopping = false;
-      const shutdown = async (signal: string) => {
-        if (stopping) return;
-        stopping = true;
-        worker.logs.get('worker').info({ signal }, 'Shutting down');
-        const force = setTimeout(() => process.exit(1), 30000);
-        force.unref();
-        await worker.stop();
-        process.exit(0);
-      };
-      process.on('SIGINT', () => void shutdown('SIGINT'));
-      process.on('SIGTERM', () => void shutdown('SIGTERM'));
-      if (process.env.FERRY_EXIT_WITH_PARENT === '1') {
-        // Test harnesses: a worker whose parent died (even by SIGKILL) stops instead of running on.
-        const parent = process.ppid;
-        setInterval(() => {
-          if (process.ppid !== parent) void shutdown('parent exited');
-        }, 1000).unref();
-      }
-      process.on('unhandledRejection', (err) => worker.logs.get('worker').error({ err: String((err as Error)?.stack ?? err) }, 'Unhandled rejection'));
+      runUntilSignalled(worker);
     });
   program
     .command('distributed')

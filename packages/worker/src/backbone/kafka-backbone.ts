@@ -18,7 +18,7 @@ import { tlsPreflight } from './tls-preflight.js';
 import { connectFailure } from './connect-failure.js';
 
 export { connectFailure };
-import { KafkaTransactionalProducer } from './kafka-transactions.js';
+import { KafkaTransactionalProducer, toHeaders } from './kafka-transactions.js';
 
 /**
  * Kafka through kafkajs. kafkajs is pure JavaScript and no longer actively
@@ -67,17 +67,6 @@ function toKafkaLogLevel(l: number): 'error' | 'warn' | 'info' | 'debug' {
   return l === logLevel.ERROR ? 'error' : l === logLevel.WARN ? 'warn' : l === logLevel.INFO ? 'info' : 'debug';
 }
 
-function toHeaders(h: OutMessage['headers']): IHeaders | undefined {
-  if (!h || h.length === 0) return undefined;
-  const out: IHeaders = {};
-  for (const { key, value } of h) {
-    const v = value ?? Buffer.alloc(0);
-    const prev = out[key];
-    if (prev === undefined) out[key] = v;
-    else out[key] = Array.isArray(prev) ? [...prev, v] : [prev, v];
-  }
-  return out;
-}
 
 const NO_HEADERS: InMessage['headers'] = Object.freeze([]) as unknown as InMessage['headers'];
 

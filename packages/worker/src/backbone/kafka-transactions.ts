@@ -5,7 +5,8 @@ import type { ChunkMarker, OutMessage, TransactionalProducer } from './backbone.
 /** Keeps each produce request of a transaction well under Kafka's default message.max.bytes. */
 const MAX_REQUEST_BYTES = 768 * 1024;
 
-function toHeaders(h: OutMessage['headers']): IHeaders | undefined {
+/** Record headers in kafkajs' shape (repeated names become arrays). */
+export function toHeaders(h: OutMessage['headers']): IHeaders | undefined {
   if (!h || h.length === 0) return undefined;
   const out: IHeaders = {};
   for (const { key, value } of h) {
