@@ -38,12 +38,16 @@ describe('Crash safety', () => {
   after(killAllWorkers);
 
   it('kill -9 mid-stream: every record arrives, duplicates bounded by one uncommitted interval', async () => {
-    const total = 60000;
+    // Large enough that the kill lands mid-stream after the sink's first commits even with a fast client.
+    const total = 200000;
     const topic = uniqueName('crash');
     let w = await startWorker({ workerConfig });
     const out = join(w.dir, 'out.jsonl');
     for (const c of pipeline(topic, out, total)) assert.equal((await w.request('POST', '/connectors', c)).status, 201);
-    await waitFor(() => readLines(out).length > total / 4, { timeoutMs: 60000, message: 'a quarter delivered' });
+    await waitFor(async () => readLines(out).length > total / 4 && (await committedTotal(`connect-${topic}-sink`, topic)) > 0, {
+      timeoutMs: 60000,
+      message: 'a quarter delivered and a sink commit made',
+    });
     // What is durable right before the kill: the sink's committed offset and the source's flushed position.
     // Both can only grow until the kill, which can only shrink the replays measured against them.
     const committed = await committedTotal(`connect-${topic}-sink`, topic);
