@@ -16,28 +16,10 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { consume, killAllWorkers, readLines, requireStack, startWorker, uniqueName, waitFor, type WorkerHandle } from './harness/index.js';
 import { requireSecureKafka, scramJaas } from './harness/secure-kafka.js';
+import { clusterConfig as sharedClusterConfig } from './harness/cluster.js';
 
-function clusterConfig(group: string, extra: Record<string, unknown> = {}) {
-  return {
-    'group.id': group,
-    'config.storage.topic': `${group}-configs`,
-    'offset.storage.topic': `${group}-offsets`,
-    'status.storage.topic': `${group}-status`,
-    'config.storage.replication.factor': 1,
-    'offset.storage.replication.factor': 1,
-    'status.storage.replication.factor': 1,
-    'offset.storage.partitions': 3,
-    'status.storage.partitions': 2,
-    'scheduled.rebalance.max.delay.ms': 3000,
-    'heartbeat.interval.ms': 500,
-    'session.timeout.ms': 6000,
-    'rebalance.timeout.ms': 20000,
-    'rest.advertised.host.name': '127.0.0.1',
-    'offset.flush.interval.ms': 1000,
-    'value.converter.schemas.enable': 'false',
-    ...extra,
-  };
-}
+const clusterConfig = (group: string, extra: Record<string, unknown> = {}) =>
+  sharedClusterConfig(group, { 'offset.storage.partitions': 3, 'status.storage.partitions': 2, ...extra });
 
 function isLeader(w: WorkerHandle): boolean {
   const joins = w.logs().split('\n').filter((l) => l.includes('"Joined group"'));

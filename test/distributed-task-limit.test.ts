@@ -1,26 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { killAllWorkers, requireStack, startWorker, uniqueName, waitFor, type WorkerHandle } from './harness/index.js';
+import { clusterConfig as sharedClusterConfig } from './harness/cluster.js';
 
-function clusterConfig(group: string) {
-  return {
-    'group.id': group,
-    'config.storage.topic': `${group}-configs`,
-    'offset.storage.topic': `${group}-offsets`,
-    'status.storage.topic': `${group}-status`,
-    'config.storage.replication.factor': 1,
-    'offset.storage.replication.factor': 1,
-    'status.storage.replication.factor': 1,
-    'offset.storage.partitions': 5,
-    'status.storage.partitions': 3,
-    'scheduled.rebalance.max.delay.ms': 0,
-    'heartbeat.interval.ms': 500,
-    'session.timeout.ms': 6000,
-    'rest.advertised.host.name': '127.0.0.1',
-    'value.converter.schemas.enable': 'false',
-    'tasks.max.per.worker': 2,
-  };
-}
+const clusterConfig = (group: string) =>
+  sharedClusterConfig(group, { 'scheduled.rebalance.max.delay.ms': 0, 'rebalance.timeout.ms': 60000, 'offset.flush.interval.ms': 60000, 'tasks.max.per.worker': 2 });
 
 type Task = { id: number; state: string; worker_id: string; message?: string };
 

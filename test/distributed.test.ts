@@ -4,30 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { consume, killAllWorkers, topicSize, readLines, requireStack, startWorker, uniqueName, waitFor, type WorkerHandle } from './harness/index.js';
+import { clusterConfig as sharedClusterConfig } from './harness/cluster.js';
 
 const DELAY_MS = 4000;
 const SESSION_MS = 6000;
 
-function clusterConfig(group: string) {
-  return {
-    'group.id': group,
-    'config.storage.topic': `${group}-configs`,
-    'offset.storage.topic': `${group}-offsets`,
-    'status.storage.topic': `${group}-status`,
-    'config.storage.replication.factor': 1,
-    'offset.storage.replication.factor': 1,
-    'status.storage.replication.factor': 1,
-    'offset.storage.partitions': 5,
-    'status.storage.partitions': 3,
-    'scheduled.rebalance.max.delay.ms': DELAY_MS,
-    'heartbeat.interval.ms': 500,
-    'session.timeout.ms': SESSION_MS,
-    'rebalance.timeout.ms': 20000,
-    'rest.advertised.host.name': '127.0.0.1',
-    'offset.flush.interval.ms': 1000,
-    'value.converter.schemas.enable': 'false',
-  };
-}
+const clusterConfig = (group: string) => sharedClusterConfig(group, { 'scheduled.rebalance.max.delay.ms': DELAY_MS, 'session.timeout.ms': SESSION_MS });
 
 /** Whether this worker led the group in its latest completed rebalance (from its log). */
 function isLeader(w: WorkerHandle): boolean {
