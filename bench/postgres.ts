@@ -87,7 +87,7 @@ async function copyOut(sql: string): Promise<number> {
 /** One chunk of a parallel snapshot, in this (child) process: records are built and dropped, as in cdc-snapshot. */
 async function runOneChunk(): Promise<void> {
   const { chunk, config } = JSON.parse(process.env.BENCH_CHUNK!);
-  const runner = PostgresCdcSource.create().createChunkRunner!('snapshot')!;
+  const runner = (await PostgresCdcSource.create()).createChunkRunner!('snapshot')!;
   let rows = 0;
   const start = Date.now();
   const cpu0 = process.cpuUsage();
@@ -143,7 +143,7 @@ async function parallelSnapshot(n: number, method: 'cursor' | 'copy'): Promise<R
 const phases: Record<string, () => Promise<void>> = {
   chunk: runOneChunk,
   async 'cdc-snapshot'() {
-    const conn = PostgresCdcSource.create();
+    const conn = await PostgresCdcSource.create();
     const cfg = {
       'connection.url': PG_URL, 'topic.prefix': tag, 'slot.name': `${tag}_snap`, 'publication.name': `${tag}_pub`,
       'publication.autocreate.mode': 'filtered', 'table.include.list': SRC, 'heartbeat.interval.ms': '0', 'slot.drop.on.stop': 'true',
@@ -164,7 +164,7 @@ const phases: Record<string, () => Promise<void>> = {
   },
   async 'cdc-stream'() {
     // the slot exists (created by the parent before the updates)
-    const conn = PostgresCdcSource.create();
+    const conn = await PostgresCdcSource.create();
     const cfg = {
       'connection.url': PG_URL, 'topic.prefix': tag, 'slot.name': `${tag}_ours`, 'publication.name': `${tag}_pub`,
       'publication.autocreate.mode': 'filtered', 'table.include.list': SRC, 'snapshot.mode': 'never', 'heartbeat.interval.ms': '0',
@@ -196,7 +196,7 @@ const phases: Record<string, () => Promise<void>> = {
     await service.destroy();
   },
   async 'source-inc'() {
-    const conn = PostgresSource.create();
+    const conn = await PostgresSource.create();
     const cfg = {
       'connection.url': PG_URL, 'table.include.list': SRC, mode: 'incrementing', 'incrementing.column.name': 'id', 'topic.prefix': 'b.',
       'batch.max.rows': '5000',
@@ -223,7 +223,7 @@ const phases: Record<string, () => Promise<void>> = {
       ],
     };
     const keySchema: Schema = { type: 'struct', fields: [{ field: 'id', type: 'int32', optional: false }] };
-    const task = PostgresSink.create().createTask();
+    const task = (await PostgresSink.create()).createTask();
     await task.start(
       { 'connection.url': PG_URL, 'insert.mode': 'upsert', 'pk.mode': 'record_key', 'table.name.format': `${tag}_sink` },
       {

@@ -79,14 +79,21 @@ export interface PluginInfo<T = unknown> {
   readonly description?: string;
 }
 
+/**
+ * `create()` may return a promise: a plugin whose implementation needs a
+ * client library (a database driver, a cloud SDK) can load it with `import()`
+ * there, so a worker that only lists the plugin, validates its config
+ * statically or runs other connectors never loads it. Everything else on the
+ * plugin (name, type, version, config) must be available without it.
+ */
 export interface SourceConnectorPlugin<T = unknown> extends PluginInfo<T> {
   readonly type: 'source';
-  create(): SourceConnector;
+  create(): SourceConnector | Promise<SourceConnector>;
 }
 
 export interface SinkConnectorPlugin<T = unknown> extends PluginInfo<T> {
   readonly type: 'sink';
-  create(): SinkConnector;
+  create(): SinkConnector | Promise<SinkConnector>;
 }
 
 export type ConnectorPlugin<T = unknown> = SourceConnectorPlugin<T> | SinkConnectorPlugin<T>;

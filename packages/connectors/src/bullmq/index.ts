@@ -1,5 +1,3 @@
-import { BullMqSink } from './sink.js';
-
-export { BullMqSink } from './sink.js';
+export { BullMqSink, plugins } from './plugins.js';
+export { BullMqSinkConnector } from './sink.js';
 export { BullMqSinkConfig } from './config.js';
-export const plugins = [BullMqSink];

@@ -1,11 +1,9 @@
 /** `BullMqSink`: records become jobs of a BullMQ queue, for Node.js services that consume streams as background jobs. */
-import type { ConnectorConfig, SinkConnector, SinkConnectorPlugin, SinkTask, TaskConfig } from '@ferry/core';
-import { BullMqSinkConfig, type BullMqSinkOptions } from './config.js';
+import type { ConnectorConfig, SinkConnector, SinkTask, TaskConfig } from '@ferry/core';
+import { BullMqSinkConfig } from './config.js';
 import { BullMqSinkTask } from './sink-task.js';
 
-const VERSION = '0.1.0';
-
-class BullMqSinkConnector implements SinkConnector {
+export class BullMqSinkConnector implements SinkConnector {
   private raw: ConnectorConfig = {};
 
   start(config: ConnectorConfig): void {
@@ -24,12 +22,3 @@ class BullMqSinkConnector implements SinkConnector {
 
   stop(): void {}
 }
-
-export const BullMqSink: SinkConnectorPlugin<BullMqSinkOptions> = {
-  type: 'sink',
-  className: 'BullMqSink',
-  version: VERSION,
-  description: 'Adds each record as a job to a BullMQ queue on Redis (deterministic job ids: a replay adds no duplicate).',
-  config: BullMqSinkConfig,
-  create: () => new BullMqSinkConnector(),
-};

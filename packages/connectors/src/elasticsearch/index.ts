@@ -3,14 +3,10 @@
  * idempotent _bulk requests (one client per product behind a narrow
  * interface).
  */
-import type { ConnectorPlugin } from '@ferry/core';
-import { ElasticsearchSink } from './sink-connector.js';
-
-export { ElasticsearchSink, ElasticsearchSinkConnector, validateAgainstServer } from './sink-connector.js';
+export { ElasticsearchSink, plugins } from './plugins.js';
+export { ElasticsearchSinkConnector, validateAgainstServer } from './sink-connector.js';
 export { ElasticsearchSinkTask } from './sink-task.js';
 export { ElasticsearchSinkConfig, type ElasticsearchSinkOptions } from './config.js';
 export type { BulkClient, Product, ServerInfo } from './bulk-client.js';
 export { detectServer } from './bulk-client.js';
 export { createBulkClient, connectBulkClient } from './clients.js';
-
-export const plugins: ConnectorPlugin<any>[] = [ElasticsearchSink];

@@ -3,7 +3,6 @@ import type {
   ConnectorContext,
   FieldErrors,
   SinkConnector,
-  SinkConnectorPlugin,
   SinkTask,
   TaskConfig,
 } from '@ferry/core';
@@ -11,9 +10,6 @@ import { detectServer } from './bulk-client.js';
 import { createBulkClient } from './clients.js';
 import { ElasticsearchSinkConfig, dataStreamName, type ElasticsearchSinkOptions } from './config.js';
 import { ElasticsearchSinkTask, clientOptions } from './sink-task.js';
-import { FERRY_VERSION } from '@ferry/connector-kit';
-
-export const VERSION = FERRY_VERSION;
 
 interface IndexTemplate {
   index_patterns: string | string[];
@@ -108,18 +104,3 @@ export class ElasticsearchSinkConnector implements SinkConnector {
     return validateAgainstServer(r.value as ElasticsearchSinkOptions);
   }
 }
-
-export const ElasticsearchSink: SinkConnectorPlugin<ElasticsearchSinkOptions> = {
-  type: 'sink',
-  className: 'ElasticsearchSink',
-  aliases: [
-    'io.confluent.connect.elasticsearch.ElasticsearchSinkConnector',
-    'ElasticsearchSinkConnector',
-    'OpenSearchSink',
-    'io.aiven.kafka.connect.opensearch.OpensearchSinkConnector',
-  ],
-  version: VERSION,
-  description: 'Writes records to Elasticsearch or OpenSearch indices or data streams with idempotent _bulk requests.',
-  config: ElasticsearchSinkConfig,
-  create: () => new ElasticsearchSinkConnector(),
-};

@@ -1,5 +1,5 @@
 import { Config, defineConfig, type FieldErrors } from '@ferry/core';
-import { ConnectionConfig, checkCredentials } from './client.js';
+import { ConnectionConfig, checkCredentials } from './connection-config.js';
 
 /** PutRecords caps: records per request, bytes per request, bytes per record (data plus partition key). */
 export const MAX_RECORDS_PER_REQUEST = 500;

@@ -1,5 +1,5 @@
 import { Config, defineConfig, type FieldErrors } from '@ferry/core';
-import { ConnectionConfig, checkCredentials } from './client.js';
+import { ConnectionConfig, checkCredentials } from './connection-config.js';
 
 export const POSITIONS = ['TRIM_HORIZON', 'LATEST', 'AT_TIMESTAMP'] as const;
 export type Position = (typeof POSITIONS)[number];

@@ -1,5 +1,5 @@
 import { Config, defineConfig, type FieldErrors } from '@ferry/core';
-import { connectionFields, urlProblem } from './connection.js';
+import { connectionFields, urlProblem } from './connection-config.js';
 
 const identifier = /^[a-z0-9_]+$/;
 

@@ -5,7 +5,6 @@ import {
   type ConnectorConfig,
   type FieldErrors,
   type SourceConnector,
-  type SourceConnectorPlugin,
   type SourceTask,
   type TaskConfig,
 } from '@ferry/core';
@@ -15,7 +14,6 @@ import { PostgresCdcConfig, type PostgresCdcOptions } from './cdc-config.js';
 import { checkWalLevel, dropSlot, slotInfo } from './cdc-setup.js';
 import { PostgresCdcTask } from './cdc-task.js';
 import { SnapshotChunkRunner } from './cdc-chunks.js';
-import { VERSION } from './version.js';
 
 export class PostgresCdcConnector implements SourceConnector {
   private raw: ConnectorConfig = {};
@@ -79,13 +77,3 @@ export class PostgresCdcConnector implements SourceConnector {
     return errors;
   }
 }
-
-export const PostgresCdcSource: SourceConnectorPlugin<PostgresCdcOptions> = {
-  type: 'source',
-  className: 'PostgresCdcSource',
-  aliases: ['io.debezium.connector.postgresql.PostgresConnector', 'PostgresConnector'],
-  version: VERSION,
-  description: 'Streams row changes from PostgreSQL logical replication (pgoutput) as Debezium-style change events, after an optional consistent snapshot.',
-  config: PostgresCdcConfig,
-  create: () => new PostgresCdcConnector(),
-};

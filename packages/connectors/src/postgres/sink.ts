@@ -4,7 +4,6 @@ import {
   type ConnectorConfig,
   type FieldErrors,
   type SinkConnector,
-  type SinkConnectorPlugin,
   type SinkTask,
   type TaskConfig,
 } from '@ferry/core';
@@ -12,7 +11,6 @@ import { closeQuietly, connect, parseTableName } from './connection.js';
 import { describeTable } from './catalog.js';
 import { PostgresSinkConfig, type PostgresSinkOptions } from './sink-config.js';
 import { PostgresSinkTask } from './sink-task.js';
-import { VERSION } from './version.js';
 
 export class PostgresSinkConnector implements SinkConnector {
   private raw: ConnectorConfig = {};
@@ -59,13 +57,3 @@ export class PostgresSinkConnector implements SinkConnector {
     return errors;
   }
 }
-
-export const PostgresSink: SinkConnectorPlugin<PostgresSinkOptions> = {
-  type: 'sink',
-  className: 'PostgresSink',
-  aliases: ['io.confluent.connect.jdbc.JdbcSinkConnector', 'JdbcSinkConnector'],
-  version: VERSION,
-  description: 'Writes records into PostgreSQL tables in bulk transactions: insert, upsert or update, deletes, auto-create/evolve, change events, optional exactly-once.',
-  config: PostgresSinkConfig,
-  create: () => new PostgresSinkConnector(),
-};

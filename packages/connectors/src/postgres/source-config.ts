@@ -1,5 +1,5 @@
 import { Config, defineConfig, type FieldErrors } from '@ferry/core';
-import { connectionFields, urlProblem } from './connection.js';
+import { connectionFields, urlProblem } from './connection-config.js';
 
 export const SOURCE_MODES = ['bulk', 'incrementing', 'timestamp', 'timestamp+incrementing'] as const;
 export type SourceMode = (typeof SOURCE_MODES)[number];

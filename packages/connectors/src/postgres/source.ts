@@ -4,7 +4,6 @@ import type {
   ConnectorConfig,
   FieldErrors,
   SourceConnector,
-  SourceConnectorPlugin,
   SourceTask,
   TaskConfig,
 } from '@ferry/core';
@@ -14,7 +13,6 @@ import { describeTable } from './catalog.js';
 import { PostgresSourceConfig, type PostgresSourceOptions } from './source-config.js';
 import { PostgresSourceTask, TASK_TABLES_KEY } from './source-task.js';
 import { BulkChunkRunner } from './source-bulk.js';
-import { VERSION } from './version.js';
 
 export class PostgresSourceConnector implements SourceConnector {
   private raw: ConnectorConfig = {};
@@ -90,13 +88,3 @@ export class PostgresSourceConnector implements SourceConnector {
     return errors;
   }
 }
-
-export const PostgresSource: SourceConnectorPlugin<PostgresSourceOptions> = {
-  type: 'source',
-  className: 'PostgresSource',
-  aliases: ['io.confluent.connect.jdbc.JdbcSourceConnector', 'JdbcSourceConnector'],
-  version: VERSION,
-  description: 'Copies PostgreSQL tables (or a query) into topics by polling: bulk, incrementing, timestamp or timestamp+incrementing.',
-  config: PostgresSourceConfig,
-  create: () => new PostgresSourceConnector(),
-};

@@ -12,27 +12,8 @@ import { jsonSchema, writeParquet, type ParquetCodec, type ParquetColumn } from 
 import { SchemaInferrer } from './infer.js';
 import type { MemoryBudget, SpillBuffer } from './spill-buffer.js';
 
-export type FormatName = 'json' | 'parquet' | 'bytes';
-
-const ALIASES: Record<string, FormatName> = {
-  json: 'json',
-  jsonformat: 'json',
-  'io.confluent.connect.s3.format.json.jsonformat': 'json',
-  parquet: 'parquet',
-  parquetformat: 'parquet',
-  'io.confluent.connect.s3.format.parquet.parquetformat': 'parquet',
-  bytes: 'bytes',
-  bytearray: 'bytes',
-  bytearrayformat: 'bytes',
-  'io.confluent.connect.s3.format.bytearray.bytearrayformat': 'bytes',
-};
-
-/** Accepts our names and Confluent's class names (case-insensitive). */
-export function resolveFormat(name: string): FormatName | undefined {
-  return ALIASES[name.trim().toLowerCase()];
-}
-
-export const FORMAT_CHOICES = 'json, parquet, bytes (or io.confluent.connect.s3.format.{json.JsonFormat,parquet.ParquetFormat,bytearray.ByteArrayFormat})';
+export { FORMAT_CHOICES, resolveFormat, type FormatName } from './format-names.js';
+import type { FormatName } from './format-names.js';
 
 /** Object user metadata telling S3Source how a file was written. */
 export const META_LAYOUT = 'ferry-layout';

@@ -18,9 +18,8 @@ export const jsonSchema = (optional = true): Schema => ({ type: 'string', name: 
 
 export type ParquetCodec = 'snappy' | 'gzip' | 'zstd' | 'none';
 
+export { zstdAvailable } from './format-names.js';
 type ZstdZlib = { zstdCompressSync?: (b: Uint8Array) => Buffer };
-/** True when this Node.js can compress zstd (22.15+). */
-export const zstdAvailable = typeof (zlib as unknown as ZstdZlib).zstdCompressSync === 'function';
 
 const DAY = 86400000;
 

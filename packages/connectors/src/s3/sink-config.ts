@@ -1,9 +1,9 @@
 import * as os from 'node:os';
 import { Config, defineConfig, type FieldErrors } from '@ferry/core';
-import { ConnectionConfig } from './connection.js';
-import { FORMAT_CHOICES, resolveFormat } from './formats.js';
+import { ConnectionConfig } from './connection-config.js';
+import { FORMAT_CHOICES, resolveFormat } from './format-names.js';
 import { PathFormat, isValidTimeZone } from './path-format.js';
-import { zstdAvailable } from './parquet.js';
+import { zstdAvailable } from './format-names.js';
 
 export type PartitionerName = 'default' | 'field' | 'time';
 export type ExtractorName = 'Record' | 'RecordField' | 'Wallclock';

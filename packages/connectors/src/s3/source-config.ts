@@ -1,6 +1,6 @@
 import { Config, defineConfig, type FieldErrors } from '@ferry/core';
-import { ConnectionConfig } from './connection.js';
-import { FORMAT_CHOICES, resolveFormat } from './formats.js';
+import { ConnectionConfig } from './connection-config.js';
+import { FORMAT_CHOICES, resolveFormat } from './format-names.js';
 
 export type SourceMode = 'restore' | 'generic';
 

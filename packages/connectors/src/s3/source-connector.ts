@@ -1,15 +1,14 @@
-import type { ConnectorConfig, ConnectorContext, FieldErrors, SourceConnector, SourceConnectorPlugin, TaskConfig } from '@ferry/core';
+import type { ConnectorConfig, ConnectorContext, FieldErrors, SourceConnector, TaskConfig } from '@ferry/core';
 import { checkBucket, createS3Client, toConnectError } from './connection.js';
 import { topicPrefix } from './keys.js';
 import { listFolders } from './source-readers.js';
 import { SourceOptions, resolveMode, type SourceSettings, type Unit } from './source-config.js';
 import { S3SourceTask } from './source-task.js';
 import { RESTORE_WORK, runRestoreChunk } from './source-restore-job.js';
-import { VERSION } from './sink-connector.js';
 
 const PARTITION_DIR = /\/partition=\d+\/$/;
 
-class S3SourceConnector implements SourceConnector {
+export class S3SourceConnector implements SourceConnector {
   private config: ConnectorConfig = {};
   private units: Unit[] = [];
 
@@ -74,14 +73,3 @@ async function restoreUnits(cfg: SourceSettings): Promise<Unit[]> {
     client.destroy();
   }
 }
-
-/** Restores S3Sink backups to their topics, or reads any prefix of JSON lines / Parquet / bytes objects. */
-export const S3Source: SourceConnectorPlugin<SourceSettings> = {
-  type: 'source',
-  className: 'S3Source',
-  aliases: ['io.confluent.connect.s3.source.S3SourceConnector', 'S3SourceConnector'],
-  version: VERSION,
-  description: 'Reads S3 objects back: restore mode replays S3Sink backups to their topics and partitions in order; generic mode reads any prefix.',
-  config: SourceOptions,
-  create: () => new S3SourceConnector(),
-};

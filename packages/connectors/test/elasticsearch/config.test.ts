@@ -69,12 +69,12 @@ describe('ElasticsearchSink config', () => {
 
   it('validate() names connection.url when nothing listens there', async () => {
     const port = await closedPort();
-    const errs = await ElasticsearchSink.create().validate!({ ...base, 'connection.url': `http://127.0.0.1:${port}` });
+    const errs = await (await ElasticsearchSink.create()).validate!({ ...base, 'connection.url': `http://127.0.0.1:${port}` });
     assert.ok(errs['connection.url']?.[0]?.includes('cannot connect'), JSON.stringify(errs));
   });
 
   it('validate() returns static errors first', async () => {
-    const errs = await ElasticsearchSink.create().validate!({ topics: 'a', 'batch.size': '-5' });
+    const errs = await (await ElasticsearchSink.create()).validate!({ topics: 'a', 'batch.size': '-5' });
     assert.ok(errs['connection.url'] && errs['batch.size'], JSON.stringify(errs));
   });
 });

@@ -245,7 +245,7 @@ export function sinkScenarios(
     });
 
     it('connector validate() accepts a reachable server and names mismatches', { skip: opts.serverType !== undefined && 'client forced by server.type' }, async () => {
-      const connector = ElasticsearchSink.create();
+      const connector = await ElasticsearchSink.create();
       assert.deepEqual(await connector.validate!({ 'connection.url': url, topics: 'x' }), {});
       const other = opts.product === 'elasticsearch' ? 'opensearch' : 'elasticsearch';
       const errs = await connector.validate!({ 'connection.url': url, topics: 'x', 'server.type': other });
@@ -261,7 +261,7 @@ export function sinkScenarios(
         return;
       }
       const dataset = `ds${run}`;
-      const connector = ElasticsearchSink.create();
+      const connector = await ElasticsearchSink.create();
       const dsCfg = { 'connection.url': url, 'data.stream.type': 'logs', 'data.stream.dataset': dataset };
       const errs = await connector.validate!({ ...dsCfg, topics: 'events' });
       assert.ok(errs['data.stream.type']?.length, `no template yet: ${JSON.stringify(errs)}`);

@@ -77,7 +77,7 @@ describe('KinesisSink config', () => {
     assert.equal(cfg['behavior.on.null.values'], 'ignore');
     assert.ok(KinesisSink.config.validate({ 'kinesis.stream': 's', 'batch.size': '501' }).errors['batch.size']);
     assert.ok(KinesisSink.config.validate({ 'kinesis.stream': 's', 'retry.backoff.ms': '500', 'retry.backoff.max.ms': '100' }).errors['retry.backoff.max.ms']);
-    const conn = KinesisSink.create();
+    const conn = await KinesisSink.create();
     conn.start({ 'kinesis.stream': 's', topics: 'a' }, { connectorName: 'c', logger: silentLogger, signal: new AbortController().signal, requestTaskReconfiguration() {}, raiseError() {} });
     const tasks = conn.taskConfigs(3) as Record<string, string>[];
     assert.equal(tasks.length, 3);

@@ -67,7 +67,7 @@ describe('KinesisSource against the emulator', () => {
 
   test('validate() reports a missing stream and accepts an existing one', async () => {
     const name = await stream(1);
-    const conn = KinesisSource.create();
+    const conn = await KinesisSource.create();
     assert.deepEqual(await conn.validate!(fastSource(name)), {});
     const errs = await conn.validate!(fastSource(name + '-missing'));
     assert.match(errs['kinesis.stream']?.[0] ?? '', /not found/);
@@ -299,7 +299,7 @@ describe('KinesisSource against the emulator', () => {
 });
 
 async function taskConfigsFor(config: Record<string, string>, offsets = new MemoryOffsets(), maxTasks = 1): Promise<Record<string, string>[]> {
-  const conn = KinesisSource.create();
+  const conn = await KinesisSource.create();
   const abort = new AbortController();
   await conn.start(config, {
     connectorName: 't',

@@ -47,7 +47,7 @@ function table(name: string): string {
 }
 
 async function startCdc(cfg: Record<string, string>, offsets: MemoryOffsets): Promise<PostgresCdcTask> {
-  const c = PostgresCdcSource.create();
+  const c = await PostgresCdcSource.create();
   await c.start(cfg, undefined as never);
   const [tc] = await c.taskConfigs(1);
   const task = c.createTask() as PostgresCdcTask;
@@ -69,7 +69,7 @@ class Replica {
   offset = 0;
   constructor(readonly task: PostgresSinkTask) {}
   static async create(target: string): Promise<Replica> {
-    const task = PostgresSink.create().createTask() as PostgresSinkTask;
+    const task = (await PostgresSink.create()).createTask() as PostgresSinkTask;
     await task.start(
       { 'connection.url': PG_URL, 'insert.mode': 'upsert', 'pk.mode': 'record_key', 'delete.enabled': 'true', 'auto.create': 'true', 'table.name.format': target },
       sinkContext(),
@@ -290,7 +290,7 @@ describe('PostgresCdcSource', () => {
   });
 
   it('validate names the field', async () => {
-    const c = PostgresCdcSource.create();
+    const c = await PostgresCdcSource.create();
     const bad = await c.validate!({ 'connection.url': PG_URL, 'topic.prefix': 'x', 'table.include.list': `nope_${id}` });
     assert.match(bad['table.include.list']?.[0] ?? '', /does not exist/);
     const down = await c.validate!({ 'connection.url': 'postgres://postgres@127.0.0.1:1/test', 'topic.prefix': 'x' });

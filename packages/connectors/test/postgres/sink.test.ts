@@ -21,7 +21,7 @@ after(async () => {
 });
 
 async function startSink(config: Record<string, string>, ctx: FakeSinkContext): Promise<PostgresSinkTask> {
-  const task = PostgresSink.create().createTask() as PostgresSinkTask;
+  const task = (await PostgresSink.create()).createTask() as PostgresSinkTask;
   await task.start({ 'connection.url': PG_URL, ...config }, ctx);
   return task;
 }
@@ -192,7 +192,7 @@ describe('PostgresSink', () => {
     assert.match(v.errors['pk.fields']?.[0] ?? '', /Required when pk.mode is record_value/);
     const v2 = PostgresSink.config.validate({ 'connection.url': PG_URL, 'insert.mode': 'upsert' });
     assert.ok(v2.errors['pk.mode']);
-    const c = PostgresSink.create();
+    const c = await PostgresSink.create();
     const unreachable = await c.validate!({ 'connection.url': 'postgres://postgres@127.0.0.1:1/test' });
     assert.match(unreachable['connection.url']?.[0] ?? '', /Cannot connect/);
     const badDb = await c.validate!({ 'connection.url': 'postgres://postgres@127.0.0.1:5432/no_such_db_x' });

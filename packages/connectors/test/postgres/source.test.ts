@@ -20,7 +20,7 @@ after(async () => {
 });
 
 async function startTask(config: Record<string, string>, offsets: MemoryOffsets): Promise<PostgresSourceTask> {
-  const conn = PostgresSource.create();
+  const conn = await PostgresSource.create();
   await conn.start(config, undefined as never);
   const [taskConfig] = await conn.taskConfigs(1);
   const task = conn.createTask() as PostgresSourceTask;
@@ -194,7 +194,7 @@ describe('PostgresSource', () => {
   });
 
   it('splits tables across tasks', async () => {
-    const c = PostgresSource.create();
+    const c = await PostgresSource.create();
     await c.start({ 'connection.url': PG_URL, 'table.include.list': 'a,b,c', mode: 'bulk', 'topic.prefix': 'x' }, undefined as never);
     const tcs = await c.taskConfigs(2);
     assert.equal(tcs.length, 2);
@@ -203,7 +203,7 @@ describe('PostgresSource', () => {
   });
 
   it('validate names the offending field', async () => {
-    const c = PostgresSource.create();
+    const c = await PostgresSource.create();
     const base = { mode: 'incrementing', 'incrementing.column.name': 'id', 'topic.prefix': 'x' };
     const missing = await c.validate!({ ...base, 'connection.url': PG_URL, 'table.include.list': `no_such_table_${id}` });
     assert.match(missing['table.include.list']?.[0] ?? '', /does not exist/);
@@ -269,7 +269,7 @@ describe('PostgreSQL connect timeout', () => {
     const port = (hole.address() as { port: number }).port;
     try {
       const started = Date.now();
-      const errs = await PostgresSource.create().validate!({ 'connection.url': `postgres://postgres@127.0.0.1:${port}/test`, 'table.include.list': 'x', mode: 'bulk', 'topic.prefix': 'p-' });
+      const errs = await (await PostgresSource.create()).validate!({ 'connection.url': `postgres://postgres@127.0.0.1:${port}/test`, 'table.include.list': 'x', mode: 'bulk', 'topic.prefix': 'p-' });
       const took = Date.now() - started;
       assert.match(errs['connection.url']?.[0] ?? '', /Cannot connect.*timeout/i);
       assert.ok(took < 15000, `answered after ${took} ms`);

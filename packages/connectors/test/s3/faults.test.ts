@@ -136,13 +136,13 @@ describe('S3 unreachable, missing bucket, bad credentials', () => {
   });
 
   test('validate() reports the field at fault', async () => {
-    const missing = await S3Sink.create().validate!(baseConfig(`ferry-missing-${uid()}`));
+    const missing = await (await S3Sink.create()).validate!(baseConfig(`ferry-missing-${uid()}`));
     assert.ok(missing['s3.bucket.name']?.[0]?.includes('does not exist'), JSON.stringify(missing));
-    const down = await S3Source.create().validate!({ ...baseConfig('ferry-nowhere'), 'store.url': DOWN });
+    const down = await (await S3Source.create()).validate!({ ...baseConfig('ferry-nowhere'), 'store.url': DOWN });
     assert.ok(down['store.url']?.length, JSON.stringify(down));
     const bucket = await createBucket('ferry-valid');
     try {
-      assert.deepEqual(await S3Sink.create().validate!(baseConfig(bucket)), {});
+      assert.deepEqual(await (await S3Sink.create()).validate!(baseConfig(bucket)), {});
     } finally {
       await dropBucket(bucket);
     }

@@ -21,7 +21,7 @@ import {
 } from '@ferry/core';
 import { S3SinkTask } from '../../src/s3/sink-task.js';
 import { S3SourceTask } from '../../src/s3/source-task.js';
-import { S3Source } from '../../src/s3/source-connector.js';
+import { S3Source } from '../../src/s3/index.js';
 
 export const S3_URL = process.env.S3_URL ?? 'http://127.0.0.1:9000';
 export const uid = () => randomBytes(4).toString('hex');
@@ -183,7 +183,7 @@ export function sourceContext(offsets: MemoryOffsets, taskId = 0): SourceTaskCon
 
 /** Starts the source connector and one task per task config. */
 export async function startSource(config: Record<string, string>, offsets: MemoryOffsets, maxTasks = 1): Promise<S3SourceTask[]> {
-  const c = S3Source.create();
+  const c = await S3Source.create();
   await c.start(config, { connectorName: 's3-source-test', logger: silentLogger, signal: new AbortController().signal, requestTaskReconfiguration() {}, raiseError() {}, offsetReader: offsets.reader } as never);
   const tasks: S3SourceTask[] = [];
   let id = 0;

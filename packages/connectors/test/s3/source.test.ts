@@ -162,7 +162,7 @@ describe('S3Source', () => {
   test('restore splits the partition folders across tasks', async () => {
     const dir = 'split';
     await backup(dir, corpus('s', 4, 5), { 'flush.size': '2' });
-    const c = S3Source.create();
+    const c = await S3Source.create();
     await c.start(baseConfig(bucket, { mode: 'restore', 'topics.dir': dir }), {} as never);
     const tcs = await c.taskConfigs(3);
     assert.equal(tcs.length, 3);

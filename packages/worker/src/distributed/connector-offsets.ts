@@ -31,7 +31,7 @@ export async function alterConnectorOffsets(deps: OffsetsApiDeps, name: string, 
       if (!o || typeof o.partition !== 'object' || o.partition === null) throw badRequest('Source partitions may not be null');
       if (o.offset !== null && typeof o.offset !== 'object') throw badRequest('Source offsets must be objects or null');
     }
-    const instance = plugin.create() as SourceConnector;
+    const instance = (await plugin.create()) as SourceConnector;
     try {
       await instance.alterOffsets?.(config, offsets);
     } catch (err) {

@@ -334,8 +334,16 @@ export class DistributedHerder implements GroupCallbacks {
       await this.setConnectorStatus(name, 'FAILED', traceOf(err));
       return;
     }
+    let instance: Connector;
+    try {
+      // A plugin may load its implementation (and client library) here, on first use.
+      instance = await plugin.create();
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'Connector failed to load');
+      await this.setConnectorStatus(name, 'FAILED', traceOf(err));
+      return;
+    }
     const abort = new AbortController();
-    const instance = plugin.create();
     const local: LocalConnector = { name, instance, abort, plugin, config, resolved: resolved.config, references: resolved.references };
     const ctx: SourceConnectorContext = {
       connectorName: name,
@@ -448,13 +456,47 @@ export class DistributedHerder implements GroupCallbacks {
       void this.setTaskStatus(connector, id, 'FAILED', { trace: traceOf(err) });
       return;
     }
+    let made: Connector | Promise<Connector>;
+    try {
+      made = plugin.create();
+    } catch (err) {
+      void exactlyOnce?.producer.disconnect();
+      void this.setTaskStatus(connector, id, 'FAILED', { trace: traceOf(err) });
+      return;
+    }
+    const launch = (instance: Connector) => this.launchTask(slot, generation, plugin, instance, resolvedConnector, resolvedTask, exactlyOnce);
+    if (!(made instanceof Promise)) return launch(made);
+    // The plugin loads its implementation first: the slot may have been stopped or replaced meanwhile.
+    made.then(
+      (instance) => {
+        if (slot.generation === generation && this.tasks.get(key) === slot) launch(instance);
+        else void exactlyOnce?.producer.disconnect();
+      },
+      (err) => {
+        void exactlyOnce?.producer.disconnect();
+        if (slot.generation === generation && this.tasks.get(key) === slot) void this.setTaskStatus(connector, id, 'FAILED', { trace: traceOf(err) });
+      },
+    );
+  }
+
+  private launchTask(
+    slot: LocalTask,
+    generation: number,
+    plugin: ConnectorPlugin<any>,
+    instance: Connector,
+    resolvedConnector: Record<string, string>,
+    resolvedTask: Record<string, string>,
+    exactlyOnce: ExactlyOnceTask | undefined,
+  ): void {
+    const { connector, id } = slot;
+    const key = `${connector}-${id}`;
     try {
       const runner = this.factory.create({
         exactlyOnce,
         connector,
         connectorConfig: resolvedConnector,
         plugin,
-        instance: plugin.create(),
+        instance,
         taskId: id,
         taskConfig: resolvedTask,
         onStateChange: (state, detail) => {

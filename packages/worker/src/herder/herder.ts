@@ -502,7 +502,7 @@ export class Herder {
           if (!o || typeof o.partition !== 'object' || o.partition === null) throw badRequest('Source partitions may not be null');
           if (o.offset !== null && typeof o.offset !== 'object') throw badRequest('Source offsets must be objects or null');
         }
-        const instance = rt.plugin.create() as SourceConnector;
+        const instance = (await rt.plugin.create()) as SourceConnector;
         try {
           await instance.alterOffsets?.(rt.config, offsets);
         } catch (err) {
@@ -581,10 +581,11 @@ export class Herder {
   }
 
   /** A fresh connector instance with its context (reconfiguration and errors route back here). */
-  private newInstance(rt: ConnectorRuntime, log: Logger) {
+  private async newInstance(rt: ConnectorRuntime, log: Logger) {
     const abort = new AbortController();
     rt.abort = abort;
-    const instance = rt.plugin.create();
+    // A plugin may load its implementation (and client library) here, on first use.
+    const instance = await rt.plugin.create();
     rt.instance = instance;
     const ctx: SourceConnectorContext = {
       connectorName: rt.name,
@@ -624,9 +625,11 @@ export class Herder {
       this.setConnectorState(rt, 'FAILED', traceOf(err));
       return;
     }
-    const { instance, ctx } = this.newInstance(rt, log);
+    let instance: Connector;
     try {
-      await this.startWithin(rt, instance.start(config, ctx));
+      const made = await this.newInstance(rt, log);
+      instance = made.instance;
+      await this.startWithin(rt, instance.start(config, made.ctx));
     } catch (err) {
       log.error({ err: (err as Error).message }, 'Connector failed to start');
       this.setConnectorState(rt, 'FAILED', traceOf(err));
@@ -802,8 +805,8 @@ export class Herder {
     }
     rt.instance = undefined;
     const log = this.deps.logs.get(`connector.${rt.name}`, { connector: rt.name });
-    const { instance, ctx } = this.newInstance(rt, log);
     try {
+      const { instance, ctx } = await this.newInstance(rt, log);
       await this.startWithin(rt, instance.start(this.resolved(rt), ctx));
       this.setConnectorState(rt, rt.target === 'PAUSED' ? 'PAUSED' : 'RUNNING');
       if (rt.tasks.size === 0 || !sameTaskConfigs(tasksBefore, rt.taskConfigs)) await this.reconfigureTasks(rt, instance, rt.tasks.size === 0);

@@ -104,7 +104,7 @@ export async function validateConnectorConfig(config: Record<string, string>, de
   add(validateClientOverrides(config, deps.workerConfig));
   // The connector's I/O checks need real values: with references they run at start instead.
   if (Object.keys(pluginErrors).length === 0 && refKeys.size === 0 && !deps.staticOnly) {
-    const instance = plugin.create();
+    const instance = await plugin.create();
     if (instance.validate) {
       try {
         const ms = deps.timeoutMs ?? 30000;

@@ -143,7 +143,7 @@ export class ChunkExecutor {
     const log: Logger = deps.logs.get(`connector.${job.connector}.jobs`, { connector: job.connector, job: job.jobId, chunk: job.index });
     const plugin = deps.registry.connector(job.connectorClass);
     if (!plugin || plugin.type !== 'source') throw new ConnectError(`Chunk of ${job.connector}: no source connector plugin ${job.connectorClass} on this worker`);
-    const connector = plugin.create() as SourceConnector;
+    const connector = (await plugin.create()) as SourceConnector;
     const runner = connector.createChunkRunner?.(job.work);
     if (!runner) throw new ConnectError(`Connector ${job.connectorClass} runs no chunks of work ${job.work}`);
     if (!deps.backbone.transactional) throw new ConnectError(`The ${deps.backbone.name} backbone has no transactions: chunked jobs need them`);
