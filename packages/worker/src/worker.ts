@@ -98,7 +98,7 @@ export class StandaloneWorker {
       ...builtinPredicates,
       ...(await loadExternalPlugins(bundled.external, baseDir)),
     ]);
-    const backbone = createBackbone(settings, raw, logs);
+    const backbone = await createBackbone(settings, raw, logs);
     const offsetsFile = resolve(baseDir, settings['offset.storage.file.filename']);
     const configsFile = resolve(baseDir, settings['config.storage.file.filename'] ?? join(dirname(offsetsFile), 'connect.configs'));
     const offsetStore = new FileOffsetStore(offsetsFile);
@@ -106,7 +106,7 @@ export class StandaloneWorker {
     await offsetStore.start();
     await configStore.start();
     const transforms = transformsFactory(registry);
-    const jobs = createJobsFacility({ settings, workerConfig: raw, registry, backbone, transforms, logs, metrics });
+    const jobs = await createJobsFacility({ settings, workerConfig: raw, registry, backbone, transforms, logs, metrics });
     await jobs.start();
     const host = settings['rest.advertised.host.name'] ?? hostname();
     const herder = new Herder({

@@ -351,7 +351,7 @@ for (const impl of impls) {
       if (impl.lacks.has('static-membership')) {
         assert.throws(() => b.consumer({ groupId: uid('g'), clientId: uid('c'), groupInstanceId: 'x' }), /static membership/);
         const cfg = loadWorkerConfig({ 'kafka.client': 'kafkajs', 'consumer.group.instance.id': 'w1' }, {}).settings;
-        assert.throws(() => createBackbone(cfg, {}, logs), (e: Error) => e instanceof UnsupportedBackboneOptionError && /static membership/.test(e.message));
+        await assert.rejects(() => createBackbone(cfg, {}, logs), (e: Error) => e instanceof UnsupportedBackboneOptionError && /static membership/.test(e.message));
         return;
       }
       const topic = uid('contract-static');
@@ -386,7 +386,7 @@ for (const impl of impls) {
         if (impl.lacks.has('java-assignors') || (strategy === 'cooperative-sticky' && impl.lacks.has('cooperative'))) {
           if (strategy === 'cooperative-sticky') {
             const cfg = loadWorkerConfig({ 'kafka.client': 'kafkajs', 'consumer.partition.assignment.strategy': strategy }, {}).settings;
-            assert.throws(() => createBackbone(cfg, {}, logs), (e: Error) => e instanceof UnsupportedBackboneOptionError && /cooperative/.test(e.message));
+            await assert.rejects(() => createBackbone(cfg, {}, logs), (e: Error) => e instanceof UnsupportedBackboneOptionError && /cooperative/.test(e.message));
             return;
           }
           t.skip('kafkajs speaks only its own assignor protocols, not the Java range protocol');

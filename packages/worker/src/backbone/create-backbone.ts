@@ -3,8 +3,6 @@ import type { LogManager } from '../logging.js';
 import type { WorkerSettings } from '../config/worker-config.js';
 import { buildKafkaConnections, connectionSecrets } from '../config/kafka-client-config.js';
 import type { Backbone } from './backbone.js';
-import { KafkaBackbone } from './kafka-backbone.js';
-import { createKinesisBackbone } from './kinesis/create.js';
 import { PlatformaticBackbone } from './platformatic-backbone.js';
 import { parseAssignmentStrategy } from './assignors.js';
 
@@ -16,9 +14,13 @@ export class UnsupportedBackboneOptionError extends ConfigError {
   }
 }
 
-/** The one place that picks and builds the worker's backbone from its settings (`backbone`, `kafka.client`). */
-export function createBackbone(settings: WorkerSettings, raw: Record<string, string>, logs: LogManager): Backbone {
-  if (settings.backbone === 'kinesis') return createKinesisBackbone(settings, logs);
+/**
+ * The one place that picks and builds the worker's backbone from its settings
+ * (`backbone`, `kafka.client`). Only the chosen client library loads: the AWS
+ * SDK with `backbone=kinesis`, kafkajs with `kafka.client=kafkajs`.
+ */
+export async function createBackbone(settings: WorkerSettings, raw: Record<string, string>, logs: LogManager): Promise<Backbone> {
+  if (settings.backbone === 'kinesis') return (await import('./kinesis/create.js')).createKinesisBackbone(settings, logs);
   const connections = buildKafkaConnections(raw);
   // Credentials never reach a log line or a status trace, whatever a client library prints.
   for (const s of connectionSecrets(connections)) logs.redactor.add(s);
@@ -44,7 +46,7 @@ export function createBackbone(settings: WorkerSettings, raw: Record<string, str
         'consumer.group.instance.id (static membership) needs kafka.client=platformatic: kafkajs has no static membership',
       );
     }
-    return new KafkaBackbone(common);
+    return new (await import('./kafka-backbone.js')).KafkaBackbone(common);
   }
   return new PlatformaticBackbone({ ...common, metadataMaxAgeMs: settings['metadata.max.age.ms'], assignmentStrategy: strategy });
 }

@@ -1,7 +1,7 @@
 import { Admin, Producer, type ClusterMetadata } from '@platformatic/kafka';
 import type { RecordMetadata } from '@ferry/core';
 import type { Backbone, BackboneAdmin, BackboneConsumer, BackboneProducer, OutMessage, TransactionalProducer } from './backbone.js';
-import { KafkaBackbone } from './kafka-backbone.js';
+import type { KafkaBackbone } from './kafka-backbone.js';
 import type { KafkaConnection } from './kafka-connection.js';
 import { keyPartition } from './partitioning.js';
 import { clientOptions, translate, connectChecked, type PlatformaticBackboneOptions, type PlatformaticShared } from './platformatic-common.js';
@@ -23,7 +23,7 @@ const EMPTY = Buffer.alloc(0);
 export class PlatformaticBackbone implements Backbone, PlatformaticShared {
   readonly name = 'kafka';
   private adminClient: Admin | undefined;
-  private txnBackbone: KafkaBackbone | undefined;
+  private txnBackbone: Promise<KafkaBackbone> | undefined;
 
   constructor(readonly opts: PlatformaticBackboneOptions) {}
 
@@ -32,11 +32,21 @@ export class PlatformaticBackbone implements Backbone, PlatformaticShared {
    * metadata, see kafka-transactions.ts) go through the kafkajs transactional
    * producer on the same connections: @platformatic/kafka's transactions are
    * used for exactly-once sources, but its transactional offset commits with
-   * metadata are not wired yet.
+   * metadata are not wired yet. kafkajs loads on the first use, not with the
+   * worker.
    */
   transactional(opts: { transactionalId: string }): TransactionalProducer {
-    this.txnBackbone ??= new KafkaBackbone({ connections: this.opts.connections, clientId: this.opts.clientId, logger: this.opts.logger });
-    return this.txnBackbone.transactional(opts);
+    const { connections, clientId, logger } = this.opts;
+    this.txnBackbone ??= import('./kafka-backbone.js').then((m) => new m.KafkaBackbone({ connections, clientId, logger }));
+    const inner = this.txnBackbone.then((b) => b.transactional(opts));
+    // Nothing to unhandle: every method below awaits it.
+    inner.catch(() => undefined);
+    return {
+      connect: async () => (await inner).connect(),
+      readMarker: async (groupId, topic) => (await inner).readMarker(groupId, topic),
+      commit: async (messages, marker) => (await inner).commit(messages, marker),
+      disconnect: async () => (await inner).disconnect(),
+    };
   }
 
   producer(opts: { clientId: string; connection?: KafkaConnection }): BackboneProducer {
@@ -63,7 +73,7 @@ export class PlatformaticBackbone implements Backbone, PlatformaticShared {
     await a?.close().catch(() => undefined);
     const t = this.txnBackbone;
     this.txnBackbone = undefined;
-    await t?.close().catch(() => undefined);
+    await t?.then((b) => b.close()).catch(() => undefined);
   }
 }
 

@@ -76,7 +76,7 @@ export class DistributedWorker {
       ...builtinPredicates,
       ...(await loadExternalPlugins(bundled.external, baseDir)),
     ]);
-    const backbone = createBackbone(settings, raw, logs);
+    const backbone = await createBackbone(settings, raw, logs);
     const rf = (n: number) => (n === -1 ? undefined : n);
     const compact = { 'cleanup.policy': 'compact' };
     await backbone.admin().ensureTopics([

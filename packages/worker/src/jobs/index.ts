@@ -4,7 +4,6 @@ import type { TransformsFactory } from '../herder/deps.js';
 import type { LogManager } from '../logging.js';
 import type { WorkerMetrics } from '../metrics.js';
 import type { PluginRegistry } from '../plugins/registry.js';
-import { BullMqJobs } from './bullmq-jobs.js';
 import { ChunkExecutor } from './chunk-executor.js';
 import type { JobsFacility } from './jobs-facility.js';
 import { LocalJobs } from './local-jobs.js';
@@ -12,8 +11,11 @@ import { LocalJobs } from './local-jobs.js';
 export type { JobsFacility, SubmitterSpec } from './jobs-facility.js';
 export { jobRoutes } from './routes.js';
 
-/** BullMQ on Redis with `jobs.redis.url`, else chunks one after another inside the submitting task. */
-export function createJobsFacility(deps: {
+/**
+ * BullMQ on Redis with `jobs.redis.url`, else chunks one after another inside
+ * the submitting task. bullmq and ioredis load only in the first case.
+ */
+export async function createJobsFacility(deps: {
   settings: WorkerSettings;
   workerConfig: Record<string, string>;
   registry: PluginRegistry;
@@ -21,11 +23,12 @@ export function createJobsFacility(deps: {
   transforms: TransformsFactory;
   logs: LogManager;
   metrics: WorkerMetrics;
-}): JobsFacility {
+}): Promise<JobsFacility> {
   const executor = new ChunkExecutor(deps);
   const s = deps.settings;
   const url = s['jobs.redis.url'];
   if (!url) return new LocalJobs(executor, { attempts: s['jobs.attempts'], backoffMs: s['jobs.backoff.ms'], retentionMs: s['jobs.retention.ms'], metrics: deps.metrics });
+  const { BullMqJobs } = await import('./bullmq-jobs.js');
   return new BullMqJobs(executor, {
     url,
     queueName: s['jobs.queue.name'],

@@ -23,20 +23,20 @@ describe('backbone=kinesis worker options', () => {
     const { raw, settings } = loadWorkerConfig({ backbone: 'Kinesis', 'kinesis.stream.prefix': 'p-', 'kinesis.stream.shards': '0' }, {});
     assert.equal(settings.backbone, 'kinesis');
     assert.equal(settings['kinesis.stream.shards'], 0);
-    const b = createBackbone(settings, raw, logs().logs);
+    const b = await createBackbone(settings, raw, logs().logs);
     assert.equal(b.name, 'kinesis');
     assert.equal(await b.admin().clusterId(), 'kinesis:us-east-1');
     await b.close();
   });
 
-  it('refuses a sync interval that would let held leases lapse', () => {
+  it('refuses a sync interval that would let held leases lapse', async () => {
     const { raw, settings } = loadWorkerConfig({ backbone: 'kinesis', 'kinesis.lease.duration.ms': '4000', 'kinesis.shard.sync.interval.ms': '3000' }, {});
-    assert.throws(() => createBackbone(settings, raw, logs().logs), /kinesis.shard.sync.interval.ms must be at most half of kinesis.lease.duration.ms/);
+    await assert.rejects(() => createBackbone(settings, raw, logs().logs), /kinesis.shard.sync.interval.ms must be at most half of kinesis.lease.duration.ms/);
   });
 
   it('refuses Kafka connection overrides instead of ignoring them', async () => {
     const { raw, settings } = loadWorkerConfig({ backbone: 'kinesis' }, {});
-    const b = createBackbone(settings, raw, logs().logs);
+    const b = await createBackbone(settings, raw, logs().logs);
     assert.throws(() => b.producer({ clientId: 'x', connection: { brokers: ['h:1'] } as never }), /apply to backbone=kafka only/);
     await b.close();
   });
@@ -47,7 +47,7 @@ describe('backbone=kinesis worker options', () => {
       { backbone: 'kinesis', 'kinesis.access.key.id': 'AKIDEXAMPLE', 'kinesis.secret.access.key': 'very-secret-key', 'kinesis.coordination.redis.url': 'redis://u:redis-pass-123@127.0.0.1:6379' },
       {},
     );
-    const b = createBackbone(settings, raw, l.logs);
+    const b = await createBackbone(settings, raw, l.logs);
     l.logs.get('test').info({ detail: 'very-secret-key and redis-pass-123' }, 'something printed a secret');
     await new Promise((r) => setImmediate(r));
     assert.match(l.text(), /something printed a secret/);
