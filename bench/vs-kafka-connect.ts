@@ -202,6 +202,8 @@ async function startSide(name: Sample['side'], dir: string, libs: string): Promi
         'key.converter.schemas.enable': 'false',
         'value.converter.schemas.enable': 'false',
         'plugin.path': join(ROOT, 'bench/noop-sink-plugin.mjs'),
+        // FileStream connectors are opt-in on this worker; Kafka Connect's are on its classpath.
+        'plugins.filestream.enable': true,
         'log.level': 'WARN',
       }),
     );
