@@ -165,7 +165,6 @@ describe('chunked jobs', () => {
     const queueName = `${tag}-queue`;
     const N = 3000;
     await createTopic(topic, 3);
-    await produce(topic, Array.from({ length: N }, (_, i) => ({ key: `k${i}`, value: JSON.stringify({ id: i, kind: i % 2 ? 'odd' : 'even' }) })));
     const queue = new Queue(queueName, { connection: { url: REDIS_URL, maxRetriesPerRequest: null } });
     cleanup.push(async () => {
       await queue.obliterate({ force: true }).catch(() => undefined);
@@ -192,6 +191,9 @@ describe('chunked jobs', () => {
     // Offsets are committed rarely: the kill comes before any commit, so the restart replays every record.
     let w: WorkerHandle | undefined = await startWorker({ workerConfig: { 'offset.flush.interval.ms': 600000 }, connectors: [sink] });
     try {
+      // Both tasks in the group before any record: a later join would revoke (and commit) what the first task consumed.
+      await w.waitForRunning(sink.name);
+      await produce(topic, Array.from({ length: N }, (_, i) => ({ key: `k${i}`, value: JSON.stringify({ id: i, kind: i % 2 ? 'odd' : 'even' }) })));
       await waitFor(async () => (await total()) >= N, { timeoutMs: 60000, message: `${N} jobs` });
       assert.equal(await committedTotal(`connect-${sink.name}`, topic), 0, 'no offsets committed before the kill');
       await w.kill();

@@ -71,7 +71,7 @@ function delivered(byShard: Map<string, { Data?: Uint8Array }[]>): TestRecord[] 
 }
 
 describe('KinesisSink config', () => {
-  test('defaults and limits', () => {
+  test('defaults and limits', async () => {
     const cfg = KinesisSink.config.parse({ 'kinesis.stream': 's' });
     assert.equal(cfg['batch.size'], 500);
     assert.equal(cfg['behavior.on.null.values'], 'ignore');
