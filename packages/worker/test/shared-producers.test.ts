@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { RecordMetadata } from '@ferry/core';
 import type { BackboneProducer, OutMessage } from '../src/backbone/backbone.js';
-import { SharedProducers } from '../src/backbone/shared-producers.js';
+import { SharedProducers } from '../src/runtime/shared-producers.js';
 
 class StandIn implements BackboneProducer {
   connects = 0;
@@ -15,6 +15,9 @@ class StandIn implements BackboneProducer {
   inFlight = 0;
   maxInFlight = 0;
   sent: string[] = [];
+  requests = 0;
+  /** A retriable failure (the broker unreachable) for the next request. */
+  down = false;
   async connect(): Promise<void> {
     this.connects++;
   }
@@ -23,6 +26,11 @@ class StandIn implements BackboneProducer {
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
     await new Promise((r) => setTimeout(r, 5));
     this.inFlight--;
+    this.requests++;
+    if (this.down) {
+      this.down = false;
+      throw Object.assign(new Error('broker unreachable'), { retriable: true });
+    }
     if (messages.some((m) => m.value?.toString() === 'poison')) throw new Error('RECORD_TOO_LARGE');
     const base = this.sent.length;
     return messages.map((m, i) => {
@@ -58,15 +66,41 @@ describe('SharedProducers', () => {
     }
   });
 
-  it('fails only the send whose request failed', async () => {
-    const pool = new SharedProducers(() => new StandIn());
-    const a = pool.lease('');
-    const b = pool.lease('');
-    const [ra, rb] = await Promise.allSettled([a.send([msg('poison')]), b.send([msg('fine')])]);
+  it('sends waiting behind a request go out together as the next one', async () => {
+    const p = new StandIn();
+    const pool = new SharedProducers(() => p);
+    const leases = Array.from({ length: 5 }, () => pool.lease(''));
+    await Promise.all(leases.map((l, i) => l.send([msg(`m${i}`)])));
+    assert.equal(p.requests, 2, 'the first alone, the four that waited in one request');
+  });
+
+  it('a request failing for one send fails only that send', async () => {
+    const p = new StandIn();
+    const pool = new SharedProducers(() => p);
+    const [first, a, b] = [pool.lease(''), pool.lease(''), pool.lease('')];
+    // 'poison' and 'fine' wait behind 'first' and go out together; the broker refuses the request.
+    const [r0, ra, rb] = await Promise.allSettled([first.send([msg('first')]), a.send([msg('poison')]), b.send([msg('fine')])]);
+    assert.equal(r0.status, 'fulfilled');
     assert.equal(ra.status, 'rejected');
     assert.match(String((ra as PromiseRejectedResult).reason), /RECORD_TOO_LARGE/);
-    assert.equal(rb.status, 'fulfilled');
+    assert.equal(rb.status, 'fulfilled', 'the other send of the failed request is sent again alone');
+    assert.equal(p.sent[(rb as PromiseFulfilledResult<Array<{ offset: number }>>).value[0]!.offset], 'fine');
     assert.equal(await a.send([msg('again')]).then((r) => r.length), 1, 'the failed lease can send again');
+  });
+
+  it('a retriable failure fails every send of the request, each retried by its task', async () => {
+    const p = new StandIn();
+    const pool = new SharedProducers(() => p);
+    const [first, a, b] = [pool.lease(''), pool.lease(''), pool.lease('')];
+    const r0 = first.send([msg('first')]);
+    const rest = Promise.allSettled([a.send([msg('x')]), b.send([msg('y')])]);
+    await r0;
+    p.down = true;
+    const [ra, rb] = await rest;
+    // first went alone before the broker failed; x and y went together and failed together.
+    assert.equal(ra.status, 'rejected');
+    assert.equal(rb.status, 'rejected');
+    assert.equal(p.requests, 2, 'not sent again one by one');
   });
 
   it('closes the producer when the last lease is released, and opens a new one after', async () => {

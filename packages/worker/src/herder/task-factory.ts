@@ -1,7 +1,7 @@
 import type { Connector, ConnectorPlugin, SourceConnector, SinkConnector, TaskConfig } from '@ferry/core';
 import type { BackboneProducer } from '../backbone/backbone.js';
 import type { KafkaConnection } from '../backbone/kafka-connection.js';
-import { SharedProducers } from '../backbone/shared-producers.js';
+import { SharedProducers } from '../runtime/shared-producers.js';
 import { connectorConnections } from '../config/kafka-client-config.js';
 import { buildConverters } from '../runtime/converters.js';
 import { ErrorHandlingConfig, ErrorReporter } from '../runtime/error-handling.js';
