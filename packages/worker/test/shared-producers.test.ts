@@ -128,6 +128,21 @@ describe('SharedProducers', () => {
     assert.equal(made[1]!.disconnects, 1);
   });
 
+  it('a released lease writes nothing more: its waiting sends are dropped', async () => {
+    const p = new StandIn();
+    const pool = new SharedProducers(() => p);
+    const [a, b] = [pool.lease(''), pool.lease('')];
+    const first = a.send([msg('first')]);
+    const waiting = b.send([msg('late')]).then(
+      () => 'sent',
+      (err: Error) => err.message,
+    );
+    await b.disconnect();
+    await first;
+    assert.match(await waiting, /released/);
+    assert.deepEqual(p.sent, ['first']);
+  });
+
   it('keeps one producer per key', async () => {
     const keys: string[] = [];
     const pool = new SharedProducers((k) => {

@@ -15,6 +15,8 @@ function bytesOf(messages: OutMessage[]): number {
 }
 
 interface Send {
+  /** The lease that sent it. */
+  lease: object;
   messages: OutMessage[];
   bytes: number;
   resolve(md: RecordMetadata[]): void;
@@ -46,8 +48,9 @@ interface Entry {
  *   failed request may be written twice, as a task's own retry would;
  * - the task's offsets still follow its own acknowledged sends (the runner
  *   awaits its own `send()`s before it flushes);
- * - `disconnect()` releases the lease; the producer closes when the last
- *   lease is released, and a later lease opens a new one.
+ * - `disconnect()` releases the lease and drops its sends still waiting;
+ *   the producer closes when the last lease is released, and a later lease
+ *   opens a new one.
  * Tasks that need a producer of their own (exactly-once transactions,
  * `producer.override.*`) do not lease one.
  */
@@ -70,6 +73,7 @@ export class SharedProducers {
     const e = entry;
     e.refs++;
     let released = false;
+    const lease = {};
     const gone = () => Promise.reject(new Error('The shared producer lease was released'));
     return {
       connect: () => (released ? gone() : connect(e)),
@@ -77,13 +81,19 @@ export class SharedProducers {
         if (released) return gone();
         if (messages.length === 0) return Promise.resolve([]);
         return new Promise<RecordMetadata[]>((resolve, reject) => {
-          e.queue.push({ messages, bytes: bytesOf(messages), resolve, reject });
+          e.queue.push({ lease, messages, bytes: bytesOf(messages), resolve, reject });
           void write(e);
         });
       },
       disconnect: async () => {
         if (released) return;
         released = true;
+        // Its sends still waiting are dropped: a task that stopped (or was cancelled) writes nothing more.
+        const dropped = e.queue.filter((q) => q.lease === lease);
+        if (dropped.length) {
+          e.queue = e.queue.filter((q) => q.lease !== lease);
+          for (const q of dropped) q.reject(new Error('The shared producer lease was released'));
+        }
         if (--e.refs > 0) return;
         if (this.entries.get(key) === e) this.entries.delete(key);
         if (e.connected) await e.producer.disconnect();
