@@ -171,6 +171,8 @@ async function main(): Promise<void> {
   const anon = flatness(samples.map((s) => s.anonMiB), 5);
   const heapTotal = flatness(samples.map((s) => s.heapTotalMiB), 5);
   const heap = flatness(samples.map((s) => s.heapMiB), 5);
+  // Resident anonymous memory that is neither V8's heap nor external memory: malloc'd native memory, V8's pooled pages, thread stacks.
+  const native = flatness(samples.map((s) => s.anonMiB - s.heapTotalMiB - s.externalMiB), 5);
   const oldUsed = flatness(samples.map((s) => s.oldUsedMiB), 5);
   const external = flatness(samples.map((s) => s.externalMiB), 5);
   const arrayBuffers = flatness(samples.map((s) => s.arrayBuffersMiB), 5);
@@ -186,6 +188,7 @@ async function main(): Promise<void> {
   console.log(line('old space used', oldUsed, 'MiB'));
   console.log(line('external', external, 'MiB'));
   console.log(line('array buffers', arrayBuffers, 'MiB'));
+  console.log(line('other anon', native, 'MiB (anon - heap total - external)'));
   console.log(line('event-loop lag', loop, 'ms (p99)'));
   console.log(line('consumer lag', lag, 'records'));
   console.log(`throughput       ${rate.toFixed(0)} records/s written by the sink`);
