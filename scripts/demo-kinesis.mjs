@@ -30,7 +30,8 @@ mkdirSync(join(ROOT, 'data/kinesis-demo'), { recursive: true });
 const log = createWriteStream(join(ROOT, 'data/kinesis-demo/worker.log'), { flags: 'a' });
 say('worker starting with backbone=kinesis: REST http://127.0.0.1:8084, logs in data/kinesis-demo/worker.log, connectors from configs/kinesis-demo/connectors/');
 const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).stdout?.trim();
-const child = spawn(process.execPath, [join(ROOT, 'packages/worker/bin/connect-worker.mjs'), 'standalone', workerFile], {
+// --max-semi-space-size=8: see packages/worker/bin/connect-worker.mjs.
+const child = spawn(process.execPath, ['--max-semi-space-size=8', join(ROOT, 'packages/worker/bin/connect-worker.mjs'), 'standalone', workerFile], {
   cwd: ROOT,
   env: { ...process.env, FERRY_COMMIT: process.env.FERRY_COMMIT ?? (commit || 'unknown') },
   stdio: ['ignore', 'pipe', 'pipe'],

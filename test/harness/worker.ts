@@ -9,6 +9,12 @@ import { waitFor } from './util.js';
 const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
 const TSX = join(ROOT, 'node_modules/tsx/dist/esm/index.mjs');
 const BIN = join(ROOT, 'packages/worker/src/bin.ts');
+/**
+ * The Node.js flags every launcher gives the worker (scripts/start.mjs,
+ * bin/connect-worker.mjs, the Docker image): a worker under test, a benchmark
+ * or a soak sizes its memory as one that users run.
+ */
+export const WORKER_NODE_FLAGS = ['--max-semi-space-size=8'];
 
 export interface HttpAnswer<T = any> {
   status: number;
@@ -46,6 +52,8 @@ export interface StartOptions {
   env?: NodeJS.ProcessEnv;
   /** `distributed` runs `connect-worker distributed` (the caller sets group.id and the storage topics). */
   mode?: 'standalone' | 'distributed';
+  /** Node.js flags of the worker process (default WORKER_NODE_FLAGS, as the launchers set). */
+  nodeFlags?: string[];
 }
 
 const live = new Set<ChildProcess>();
@@ -75,7 +83,7 @@ export async function startWorker(opts: StartOptions = {}): Promise<WorkerHandle
   for (const c of opts.connectors ?? []) writeFileSync(join(dir, 'connectors', `${c.name}.json`), JSON.stringify(c, null, 2));
   const logFile = join(dir, 'worker.log');
   const log = createWriteStream(logFile, { flags: 'a' });
-  const child: ChildProcess = spawn(process.execPath, ['--import', TSX, '--conditions=development', BIN, opts.mode ?? 'standalone', join(dir, 'worker.json')], {
+  const child: ChildProcess = spawn(process.execPath, [...(opts.nodeFlags ?? WORKER_NODE_FLAGS), '--import', TSX, '--conditions=development', BIN, opts.mode ?? 'standalone', join(dir, 'worker.json')], {
     cwd: dir,
     env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info', FERRY_EXIT_WITH_PARENT: '1', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -74,7 +74,20 @@ export class WorkerMetrics {
   });
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
-    if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'ferry_' });
+    if (opts.defaultMetrics !== false) {
+      collectDefaultMetrics({ register: this.registry, prefix: 'ferry_' });
+      // prom-client reports rss, heap and external memory but not the part of
+      // external memory held by ArrayBuffers (Buffers): the figure that tells a
+      // retained-Buffer leak from native (malloc) growth.
+      new Gauge({
+        name: 'ferry_nodejs_array_buffers_bytes',
+        help: 'Memory held by ArrayBuffers and Buffers (process.memoryUsage().arrayBuffers).',
+        registers: [this.registry],
+        collect() {
+          this.set(process.memoryUsage().arrayBuffers);
+        },
+      });
+    }
   }
 
   private counter(name: string, help: string): Counter<'connector' | 'task'> {

@@ -1,6 +1,7 @@
 import type { Connector, ConnectorPlugin, SourceConnector, SinkConnector, TaskConfig } from '@ferry/core';
 import type { BackboneProducer } from '../backbone/backbone.js';
 import type { KafkaConnection } from '../backbone/kafka-connection.js';
+import { SharedProducers } from '../runtime/shared-producers.js';
 import { connectorConnections } from '../config/kafka-client-config.js';
 import { buildConverters } from '../runtime/converters.js';
 import { ErrorHandlingConfig, ErrorReporter } from '../runtime/error-handling.js';
@@ -34,7 +35,16 @@ export class TaskFactory {
   /** Dead-letter producers, one per distinct connection ('' = the worker's own). */
   private readonly dlqProducers = new Map<string, Promise<BackboneProducer>>();
 
-  constructor(private readonly deps: HerderDeps) {}
+  /**
+   * The producer source tasks share: every task without exactly-once and
+   * without `producer.override.*` writes through the worker's one producer
+   * (see SharedProducers for what each task keeps of its own).
+   */
+  readonly sourceProducers: SharedProducers;
+
+  constructor(private readonly deps: HerderDeps) {
+    this.sourceProducers = new SharedProducers(() => deps.backbone.producer({ clientId: `${deps.settings['client.id']}-source-producer` }));
+  }
 
   /** One shared producer for dead-letter records of every task with the same producer connection. */
   private sharedDlqProducer(connection: KafkaConnection | undefined): Promise<BackboneProducer> {
@@ -106,25 +116,21 @@ export class TaskFactory {
     const clientId = `${deps.settings['client.id']}-${spec.connector}-${spec.taskId}`;
     if (spec.plugin.type === 'source') {
       const task = (spec.instance as SourceConnector).createTask();
-      const producer = deps.backbone.producer({ clientId, connection: connections.producer });
-      let connected: Promise<void> | undefined;
-      const lazyProducer: BackboneProducer = {
-        connect: () => (connected ??= producer.connect().catch((e) => {
-          connected = undefined;
-          throw e;
-        })),
-        send: async (m) => {
-          await lazyProducer.connect();
-          return producer.send(m);
-        },
-        disconnect: async () => {
-          if (connected) await producer.disconnect();
-        },
-      };
+      // Exactly-once tasks write through their transactional producer; a task
+      // with producer.override.* (its own connection or producer settings)
+      // gets a producer of its own; every other task on a Kafka backbone
+      // shares the worker's (Kinesis producers hold no broker connections and
+      // gain nothing from queueing behind each other).
+      const ownProducer = deps.backbone.name !== 'kafka' || Object.keys(spec.connectorConfig).some((k) => k.startsWith('producer.override.'));
+      const producer = spec.exactlyOnce
+        ? spec.exactlyOnce.producer
+        : ownProducer
+          ? lazyConnected(deps.backbone.producer({ clientId, connection: connections.producer }))
+          : this.sourceProducers.lease('');
       return new SourceTaskRunner({
         ...base,
         task,
-        producer: spec.exactlyOnce?.producer ?? lazyProducer,
+        producer,
         transactions: spec.exactlyOnce?.transactions,
         offsetStore: deps.offsetStore,
         jobs: deps.jobs
@@ -161,10 +167,31 @@ export class TaskFactory {
   }
 
   async close(): Promise<void> {
+    await this.sourceProducers.close();
     const all = [...this.dlqProducers.values()];
     this.dlqProducers.clear();
     for (const p of all) await (await p.catch(() => undefined))?.disconnect().catch(() => undefined);
   }
+}
+
+/** A producer that connects on its first send and disconnects only if it connected. */
+function lazyConnected(producer: BackboneProducer): BackboneProducer {
+  let connected: Promise<void> | undefined;
+  const lazy: BackboneProducer = {
+    connect: () =>
+      (connected ??= producer.connect().catch((e) => {
+        connected = undefined;
+        throw e;
+      })),
+    send: async (m) => {
+      await lazy.connect();
+      return producer.send(m);
+    },
+    disconnect: async () => {
+      if (connected) await producer.disconnect();
+    },
+  };
+  return lazy;
 }
 
 function safeJson(v: unknown): string {
