@@ -27,12 +27,13 @@ function testFiles(dir) {
 
 /**
  * Debian packages some tests drive: Chromium (console tests) and Podman with
- * its helpers (the container test). Installed when missing (as root), else
+ * its helpers and podman-compose (the container test). Installed when missing (as root), else
  * the run stops saying what is needed.
  */
 const DEBIAN_TOOLS = [
   { bin: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', pkg: 'chromium', why: 'the console tests' },
   { bin: '/usr/bin/podman', pkg: 'podman', why: 'the container test' },
+  { bin: '/usr/bin/podman-compose', pkg: 'podman-compose', why: 'the container test' },
   { bin: '/usr/sbin/runc', pkg: 'runc', why: 'the container test' },
   { bin: '/usr/bin/fuse-overlayfs', pkg: 'fuse-overlayfs', why: 'the container test' },
   { bin: '/usr/bin/newuidmap', pkg: 'uidmap', why: 'the container test' },

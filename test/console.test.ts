@@ -371,7 +371,13 @@ describe('console against a worker with authentication on', () => {
     await page.goto(`${w.url}/ui/#/connectors/${name}/edit`);
     await page.getByTestId('submit').waitFor();
     await page.getByTestId('submit').click();
-    await waitFor(async () => /Not allowed \(403\)/.test(await page.locator('.error').allInnerTexts().then((t) => t.join('\n'))), { message: 'the 403 on save' });
+    // The save's own answer: validation requests (PUT too) are refused on their own line and never replace it.
+    const saveError = page.getByTestId('form-error');
+    await saveError.waitFor({ timeout: 30000 });
+    assert.match(await saveError.innerText(), /^Not allowed \(403\): User viewer has role read-only; PUT requests need the admin role/);
+    await page.getByTestId('validation-error').waitFor({ timeout: 30000 });
+    assert.match(await saveError.innerText(), /^Not allowed \(403\)/, 'a later validation answer leaves the save error in place');
+    assert.equal((await admin('GET', `/connectors/${name}/config`)).body['max.interval'], '200', 'nothing changed');
   });
 
   it('an admin signed in with a bearer token may act', async () => {

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { consume, createTopic, drained, produce, readLines, requireStack, startWorker, uniqueName, waitFor, type WorkerHandle } from './harness/index.js';
+import { consume, createTopic, drained, produce, readLines, requireStack, startWorker, topicSize, uniqueName, waitFor, type WorkerHandle } from './harness/index.js';
 
 const PLUGINS = fileURLToPath(new URL('./fixtures/test-plugins.ts', import.meta.url));
 const header = (m: { headers: Record<string, unknown> }, k: string) => {
@@ -59,7 +59,12 @@ describe('Transforms, error handling, dead-letter queues and secrets', () => {
     assert.equal(r.status, 201, JSON.stringify(r.body));
     // Filter applies only when the predicate (negated) holds: every record matches "not never-matches", so all are dropped.
     assert.equal((await w.request('POST', '/connectors', { name: `${topic}-sink`, config: { 'connector.class': 'FileStreamSink', topics: `${topic}-clean`, file: out } })).status, 201);
-    await new Promise((res) => setTimeout(res, 3000));
+    // Every record has been through the chain once the source's stored position reaches 200 (dropped records advance it too).
+    await waitFor(
+      async () => ((await w.request('GET', `/connectors/${topic}-src/offsets`)).body?.offsets ?? []).some((o: { offset: { position?: number } | null }) => (o.offset?.position ?? 0) >= 200),
+      { message: 'the source to go through its 200 records', timeoutMs: 60000 },
+    );
+    assert.equal(await topicSize(`${topic}-clean`), 0, 'negated predicate made the filter drop everything: nothing written to Kafka');
     assert.equal(readLines(out).length, 0, 'negated predicate made the filter drop everything');
     // Replay from the start with the predicate no longer negated: nothing matches it, so nothing is dropped.
     assert.equal((await w.request('PUT', `/connectors/${topic}-src/stop`)).status, 204);

@@ -137,7 +137,9 @@ describe('Kinesis backbone', () => {
         },
       },
     ];
-    const workerConfig = kinesisWorker(prefix);
+    // A 15 s lease: with 4 s, a sync round slowed by a loaded machine let the leases lapse again and again
+    // (lost, re-taken, checkpoints refused) and the replica never caught up. What is tested here is the crash.
+    const workerConfig = kinesisWorker(prefix, { 'kinesis.lease.duration.ms': 15000 });
     let w: WorkerHandle = await startWorker({ workerConfig, connectors });
     try {
       await waitFor(async () => (await difference(src, dst, cols)) === 0, { timeoutMs: 120000, message: 'snapshot replicated' });
@@ -353,12 +355,13 @@ describe('Kinesis backbone', () => {
     const group = uniqueName('fence');
     const store = new RedisShardLeaseStore(REDIS_URL);
     try {
-      const a = await store.acquire(group, 's/shardId-000000000000', 'A', 300);
+      // 2 s: long enough that B's first try and A's checkpoint land inside A's lease on a loaded machine.
+      const a = await store.acquire(group, 's/shardId-000000000000', 'A', 2000);
       assert.ok(a);
       assert.equal(await store.acquire(group, 's/shardId-000000000000', 'B', 300), null, 'a live lease is not taken');
       assert.equal(await store.checkpoint(group, 's/shardId-000000000000', 'A', a.gen, { seq: '100', ord: 1 }), true);
       // A stalls; its lease expires and B takes it
-      const b = await waitFor(() => store.acquire(group, 's/shardId-000000000000', 'B', 60000), { timeoutMs: 10000, intervalMs: 50, message: 'B takes the expired lease' });
+      const b = await waitFor(() => store.acquire(group, 's/shardId-000000000000', 'B', 60000), { timeoutMs: 30000, intervalMs: 50, message: 'B takes the expired lease' });
       assert.equal(b.gen, a.gen + 1);
       assert.deepEqual(b.checkpoint, { seq: '100', ord: 1 }, 'B starts from A\'s last checkpoint');
       assert.equal(await store.checkpoint(group, 's/shardId-000000000000', 'A', a.gen, { seq: '200', ord: 2 }), false, 'the zombie is fenced off');

@@ -34,6 +34,8 @@ export function ConnectorForm(props: { name?: string }) {
   const [submitted, setSubmitted] = useState(false);
   const [infos, setInfos] = useState<Infos | undefined>();
   const [error, setError] = useState<string | undefined>();
+  // A refused or failed validation request has its own line: its answer may come after a save's and must not replace it.
+  const [validationError, setValidationError] = useState<string | undefined>();
   const [busy, setBusy] = useState(false);
   const seq = useRef(0);
 
@@ -84,8 +86,12 @@ export function ConnectorForm(props: { name?: string }) {
     const mine = ++seq.current;
     const t = setTimeout(() => {
       void api<Infos>('PUT', `/connector-plugins/${enc(cls)}/config/validate`, { ...config, name: name || 'unnamed' }).then(
-        (r) => mine === seq.current && setInfos(r),
-        (e: Error) => mine === seq.current && setError(e.message),
+        (r) => {
+          if (mine !== seq.current) return;
+          setInfos(r);
+          setValidationError(undefined);
+        },
+        (e: unknown) => mine === seq.current && setValidationError(describeError(e)),
       );
     }, 250);
     return () => clearTimeout(t);
@@ -196,6 +202,7 @@ export function ConnectorForm(props: { name?: string }) {
             ${otherErrors.map((c) => html`<div class="field-error" data-testid="field-error">${c.value.name}: ${c.value.errors.join('; ')}</div>`)}
           </div>
         </fieldset>`}
+        ${validationError && html`<p class="error" data-testid="validation-error">Validation: ${validationError}</p>`}
         ${error && html`<p class="error" data-testid="form-error">${error}</p>`}
         <div class="actions">
           <button class="primary" type="submit" disabled=${!cls || busy} data-testid="submit">${editing ? 'Save' : 'Create'}</button>
