@@ -139,10 +139,12 @@ function unescapeCopy(f: string): string | null {
 }
 
 interface Reader {
-  /** True when rows hold decoded values (see {@link RowBuilderFn.decoded}), false for text values. */
+  /** True when pages hold records (built by {@link RowBuilderFn.decoded}), false for rows of text values. */
   readonly decoded: boolean;
-  /** The next page of rows (values in column order), empty when done. */
-  next(): Promise<unknown[][]>;
+  /** The next page (records, or rows of text values in column order), empty when done. */
+  next(): Promise<unknown[]>;
+  /** The key values (primary key order) of the last row of the page just read (record pages only). */
+  lastKey?(): unknown[];
   close(): Promise<void>;
 }
 
@@ -191,6 +193,70 @@ function intFromBytes(buf: Buffer, a: number, b: number): number {
   return neg ? -n : n;
 }
 
+/** Digits of buf[a..b) as a number, NaN if any is not a digit. */
+function digitsAt(buf: Buffer, a: number, b: number): number {
+  let n = 0;
+  for (let i = a; i < b; i++) {
+    const c = buf[i]! - 48;
+    if (c < 0 || c > 9) return NaN;
+    n = n * 10 + c;
+  }
+  return n;
+}
+
+/**
+ * The server's ISO timestamp output read from the bytes (as `fastTimestamp` in types.ts reads the string):
+ * `YYYY-MM-DD HH:MM:SS[.ffffff][+HH[:MM[:SS]]]`, milliseconds since the epoch; undefined for anything else
+ * (BC dates, years before 100, infinity), which the codec then decodes from the text.
+ */
+function timestampAt(buf: Buffer, a: number, b: number): number | undefined {
+  if (b - a < 19 || buf[a + 4] !== 45 || buf[a + 7] !== 45 || buf[a + 10] !== 32 || buf[a + 13] !== 58 || buf[a + 16] !== 58) return undefined;
+  const y = digitsAt(buf, a, a + 4);
+  if (!(y >= 100)) return undefined;
+  const mo = digitsAt(buf, a + 5, a + 7);
+  const d = digitsAt(buf, a + 8, a + 10);
+  const h = digitsAt(buf, a + 11, a + 13);
+  const mi = digitsAt(buf, a + 14, a + 16);
+  const se = digitsAt(buf, a + 17, a + 19);
+  let i = a + 19;
+  let ms = 0;
+  if (i < b && buf[i] === 46) {
+    let j = i + 1;
+    let nd = 0;
+    while (j < b) {
+      const c = buf[j]! - 48;
+      if (c < 0 || c > 9) break;
+      if (nd < 3) {
+        ms = ms * 10 + c;
+        nd++;
+      }
+      j++;
+    }
+    if (j === i + 1) return undefined;
+    ms *= nd === 1 ? 100 : nd === 2 ? 10 : 1;
+    i = j;
+  }
+  let off = 0;
+  if (i < b) {
+    const sign = buf[i] === 43 ? 1 : buf[i] === 45 ? -1 : 0;
+    if (sign === 0 || i + 3 > b) return undefined;
+    let secs = digitsAt(buf, i + 1, i + 3) * 3600;
+    i += 3;
+    if (i < b && buf[i] === 58) {
+      secs += digitsAt(buf, i + 1, i + 3) * 60;
+      i += 3;
+    }
+    if (i < b && buf[i] === 58) {
+      secs += digitsAt(buf, i + 1, i + 3);
+      i += 3;
+    }
+    if (i !== b) return undefined;
+    off = sign * secs * 1000;
+  }
+  const t = Date.UTC(y, mo - 1, d, h, mi, se, ms) - off;
+  return Number.isNaN(t) || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 24 || mi > 59 || se > 60 ? undefined : t;
+}
+
 /**
  * Field decoders by column type: integers and timestamps straight from the bytes (no string), text-like
  * values as one string; anything else through the column's codec, so values match the cursor path exactly.
@@ -212,7 +278,10 @@ function fieldDecoder(codec: ColumnCodec): FieldDecoder {
       };
     case 1114:
     case 1184:
-      return (buf, a, b) => decode(latin1(buf, a, b));
+      return (buf, a, b) => {
+        const t = timestampAt(buf, a, b);
+        return t === undefined ? decode(latin1(buf, a, b)) : new Date(t);
+      };
     default:
       // text, varchar, json(b), numeric (exact text), uuid...: the codec keeps the text as it is
       return decode === String ? utf8 : generic;
@@ -226,7 +295,15 @@ function fieldDecoder(codec: ColumnCodec): FieldDecoder {
  * are split before anything is decoded; a field with a backslash (an escape, or `\N` for NULL) goes through
  * the text path.
  */
-function copyReader(client: pg.Client, sql: string, values: unknown[], fetchSize: number, codecs: ColumnCodec[]): Reader {
+function copyReader(
+  client: pg.Client,
+  sql: string,
+  values: unknown[],
+  fetchSize: number,
+  codecs: ColumnCodec[],
+  make: (values: unknown[]) => unknown,
+  keyIdx: number[],
+): Reader {
   // COPY takes no parameters: the values are integer keys, inlined after a check.
   let i = 0;
   const text = sql.replace(/\$(\d+)::(?:bigint|integer|smallint)/g, () => {
@@ -242,7 +319,14 @@ function copyReader(client: pg.Client, sql: string, values: unknown[], fetchSize
     return t === null ? null : codecs[c]!.decode(t);
   };
   let rest: Buffer | null = null;
-  let rows: unknown[][] = [];
+  // Records, and the key values of each (one per row: the page's last one is the chunk position).
+  let rows: unknown[] = [];
+  let keys: unknown[] = [];
+  let lastKey: unknown[] = [];
+  const k0 = keyIdx[0]!;
+  const oneKey = keyIdx.length === 1;
+  // One array for the values of the row being parsed: `make` copies them into the record.
+  const row = new Array<unknown>(n);
   let ended = false;
   let failure: Error | undefined;
   let wake: (() => void) | undefined;
@@ -255,7 +339,6 @@ function copyReader(client: pg.Client, sql: string, values: unknown[], fetchSize
     for (;;) {
       const nl = buf.indexOf(10, p);
       if (nl < 0) break;
-      const row = new Array<unknown>(n);
       let a = p;
       for (let c = 0; c < n; c++) {
         let b = c === n - 1 ? nl : buf.indexOf(9, a);
@@ -267,7 +350,8 @@ function copyReader(client: pg.Client, sql: string, values: unknown[], fetchSize
         } else row[c] = decoders[c]!(buf, a, b);
         a = b + 1;
       }
-      rows.push(row);
+      rows.push(make(row));
+      keys.push(oneKey ? row[k0] : keyIdx.map((k) => row[k]));
       p = nl + 1;
     }
     rest = p < len ? buf.subarray(p) : null;
@@ -295,9 +379,13 @@ function copyReader(client: pg.Client, sql: string, values: unknown[], fetchSize
       }
       if (failure) throw failure;
       const page = rows.length > fetchSize ? rows.slice(0, fetchSize) : rows;
+      const last = keys[page.length - 1];
+      lastKey = oneKey ? [last] : (last as unknown[]);
       rows = rows.length > fetchSize ? rows.slice(fetchSize) : [];
+      keys = keys.length > fetchSize ? keys.slice(fetchSize) : [];
       return page;
     },
+    lastKey: () => lastKey,
     async close() {
       if (!ended && !failure) {
         stream.destroy();
@@ -367,21 +455,21 @@ export async function readTableChunk(
       throw new Error(`Table ${tableKey(name)} has no primary key and its snapshot is gone: its chunk cannot resume after row ${skip} exactly`);
     }
     const codecs = info.columns.map((col) => types.codec(col.name, col.typeOid, col.typeMod, !col.notNull));
-    reader = useCopy ? copyReader(client, sql, values, o.fetchSize, codecs) : cursorReader(client, sql, values, o.fetchSize, pkCols.length ? 0 : skip);
+    reader = useCopy ? copyReader(client, sql, values, o.fetchSize, codecs, build.decoded!, pkIdx) : cursorReader(client, sql, values, o.fetchSize, pkCols.length ? 0 : skip);
     for (;;) {
       if (ctx.signal.aborted) return;
-      let rows: unknown[][];
+      let rows: unknown[];
       try {
         rows = await reader.next();
       } catch (err) {
         throw mapQueryError(err, `${o.what} of ${tableKey(name)}`);
       }
       if (rows.length === 0) break;
-      const records = reader.decoded ? rows.map(build.decoded!) : (rows as Array<Array<string | null>>).map(build);
+      const records = reader.decoded ? (rows as SourceRecord[]) : (rows as Array<Array<string | null>>).map(build);
       skip += rows.length;
-      const last = rows[rows.length - 1]!;
+      const last = reader.decoded ? reader.lastKey!() : pkIdx.map((i) => (rows[rows.length - 1] as unknown[])[i]);
       // Positions are JSON: decoded keys (numbers, bigints) as their text, which is what the cursor reads.
-      await ctx.emit(records, pkCols.length ? { after: pkIdx.map((i) => (last[i] === null || last[i] === undefined ? null : String(last[i]))) } : { skip });
+      await ctx.emit(records, pkCols.length ? { after: last.map((v) => (v === null || v === undefined ? null : String(v))) } : { skip });
     }
     await reader.close();
     reader = undefined;
