@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import type pg from 'pg';
 import { silentLogger, type JsonObject, type SourceRecord } from '@ferry/core';
 import { PostgresCdcSource, planSnapshot } from '../../src/postgres/index.js';
+import { objectFactory } from '../../src/postgres/cdc-chunks.js';
 import { admin, PG_URL, uid } from './helpers.js';
 
 const table = `ferry_chunks_${uid()}`;
@@ -112,5 +113,15 @@ describe('snapshot chunks: COPY and cursor read the same records', () => {
       assert.equal(all.length, 2503, method);
       assert.equal(new Set(all).size, 2503, method);
     }
+  });
+});
+
+describe('compiled record shapes', () => {
+  it('keep any column name as a plain own property', () => {
+    const o = objectFactory(['a', '__proto__', 'we"ird\u2028\\'])([1, { x: 1 }, 3]);
+    assert.equal(Object.getPrototypeOf(o), Object.prototype);
+    assert.deepEqual(Object.keys(o), ['a', '__proto__', 'we"ird\u2028\\']);
+    assert.deepEqual(Object.getOwnPropertyDescriptor(o, '__proto__')?.value, { x: 1 });
+    assert.deepEqual(objectFactory(['k1', 'k2'], [2, 0])(['x', 'y', 'z']), { k1: 'z', k2: 'x' });
   });
 });
