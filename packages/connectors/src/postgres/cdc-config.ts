@@ -63,7 +63,7 @@ export const PostgresCdcConfig = defineConfig({
   }),
   'snapshot.read.method': Config.enum(['cursor', 'copy'] as const, {
     doc: 'How a snapshot chunk reads its rows (with snapshot.max.threads above 1): a server-side cursor fetching snapshot.fetch.size rows at a time, or one COPY ... TO STDOUT streamed in pages of that size (integer keys only; other tables use the cursor).',
-    default: 'cursor',
+    default: 'copy',
     group: 'Snapshot',
   }),
   'signal.data.collection': Config.string({

@@ -94,12 +94,21 @@ export interface ChunkMarker {
   metadata: string;
 }
 
+export interface MarkerReadOptions {
+  /** Called whenever the read waits for a pending transactional commit of the marker. */
+  onPending?: () => void;
+  signal?: AbortSignal;
+}
+
 /** A producer whose writes and a marker become visible together (Kafka transactions). */
 export interface TransactionalProducer {
   /** Connects and fences any earlier producer of the same transactional id (its open transaction is aborted). */
   connect(): Promise<void>;
-  /** The committed marker of a group, or null. */
-  readMarker(groupId: string, topic: string): Promise<{ offset: number; metadata: string | null } | null>;
+  /**
+   * The committed marker of a group, or null. Stable (KIP-447 require_stable): while a transaction with an
+   * offset commit for it is still open or being completed, the read waits for its outcome.
+   */
+  readMarker(groupId: string, topic: string, opts?: MarkerReadOptions): Promise<{ offset: number; metadata: string | null } | null>;
   /** Writes the messages and the marker in one transaction. */
   commit(messages: OutMessage[], marker: ChunkMarker): Promise<void>;
   disconnect(): Promise<void>;

@@ -19,6 +19,8 @@ import { connectFailure } from './connect-failure.js';
 
 export { connectFailure };
 import { KafkaTransactionalProducer, toHeaders } from './kafka-transactions.js';
+import { stableOffsetAdmin } from './stable-offsets.js';
+import type { Admin as StableAdmin } from '@platformatic/kafka';
 
 /**
  * Kafka through kafkajs. kafkajs is pure JavaScript and no longer actively
@@ -138,6 +140,8 @@ export class KafkaBackbone implements Backbone {
   private readonly tlsChecked = new Set<string>();
   private adminClient: Admin | undefined;
   private adminConnecting: Promise<Admin> | undefined;
+  /** @platformatic/kafka admin for the markers of chunked jobs: kafkajs' OffsetFetch has no require_stable. */
+  private stableAdmin: StableAdmin | undefined;
   private readonly partitionCounts = new Map<string, number>();
 
   constructor(private readonly opts: KafkaBackboneOptions) {}
@@ -219,7 +223,11 @@ export class KafkaBackbone implements Backbone {
   }
 
   transactional(opts: { transactionalId: string }): TransactionalProducer {
-    return new KafkaTransactionalProducer(this.client(this.opts.connections.producer), () => this.adminConn(), opts.transactionalId);
+    return new KafkaTransactionalProducer(
+      this.client(this.opts.connections.producer),
+      () => (this.stableAdmin ??= stableOffsetAdmin(this.opts.connections.admin, `${this.opts.clientId ?? 'ferry'}-markers`)),
+      opts.transactionalId,
+    );
   }
 
   /** @internal shared, lazily connected admin client */
@@ -266,6 +274,9 @@ export class KafkaBackbone implements Backbone {
     this.adminClient = undefined;
     this.adminConnecting = undefined;
     await a?.disconnect().catch(() => undefined);
+    const s = this.stableAdmin;
+    this.stableAdmin = undefined;
+    await s?.close().catch(() => undefined);
   }
 }
 

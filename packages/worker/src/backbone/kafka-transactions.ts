@@ -1,6 +1,8 @@
-import { Partitioners, type Admin, type IHeaders, type Kafka, type Producer } from 'kafkajs';
+import { Partitioners, type IHeaders, type Kafka, type Producer } from 'kafkajs';
 import { NotConnectedError } from '@ferry/core';
-import type { ChunkMarker, OutMessage, TransactionalProducer } from './backbone.js';
+import type { ChunkMarker, MarkerReadOptions, OutMessage, TransactionalProducer } from './backbone.js';
+import { readStableMarker } from './stable-offsets.js';
+import type { Admin as StableAdmin } from '@platformatic/kafka';
 
 /** Keeps each produce request of a transaction well under Kafka's default message.max.bytes. */
 const MAX_REQUEST_BYTES = 768 * 1024;
@@ -23,14 +25,16 @@ export function toHeaders(h: OutMessage['headers']): IHeaders | undefined {
  * marker (a consumer-group offset with metadata) become visible together or
  * not at all. Connecting with the same transactional id fences an earlier
  * producer of that id and aborts its open transaction, so a crashed attempt
- * can never add anything afterwards.
+ * can never add anything afterwards. Markers are read with require_stable,
+ * so a read right after the fence sees the fenced producer's last commit.
  */
 export class KafkaTransactionalProducer implements TransactionalProducer {
   private readonly p: Producer;
 
   constructor(
     kafka: Kafka,
-    private readonly admin: () => Promise<Admin>,
+    /** The client that reads markers with require_stable (see stable-offsets.ts). */
+    private readonly stableAdmin: () => StableAdmin,
     private readonly transactionalId: string,
   ) {
     this.p = kafka.producer({
@@ -53,12 +57,8 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
     }
   }
 
-  async readMarker(groupId: string, topic: string): Promise<{ offset: number; metadata: string | null } | null> {
-    const admin = await this.admin();
-    const res = await admin.fetchOffsets({ groupId, topics: [topic] });
-    const p = res[0]?.partitions.find((x) => x.partition === 0);
-    if (!p || Number(p.offset) < 0) return null;
-    return { offset: Number(p.offset), metadata: p.metadata ?? null };
+  async readMarker(groupId: string, topic: string, o?: MarkerReadOptions): Promise<{ offset: number; metadata: string | null } | null> {
+    return readStableMarker(this.stableAdmin(), groupId, topic, o);
   }
 
   async commit(messages: OutMessage[], marker: ChunkMarker): Promise<void> {

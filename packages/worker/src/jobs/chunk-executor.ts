@@ -7,11 +7,11 @@
  * `<client.id>-job-<chunk id>`, topic `jobs.marker.topic`) whose metadata is
  * the chunk position after the page. The transactional id is the chunk's
  * own, so a new attempt first fences the crashed one (its open transaction
- * is aborted), then reads the marker and resumes after the last committed
+ * is aborted), then reads the marker (a stable read: it waits until no
+ * transaction of the chunk is pending) and resumes after the last committed
  * page. Readers with isolation.level=read_committed see every row once.
  */
 import {
-  abortableSleep,
   ConnectError,
   type ChunkContext,
   type ConnectRecord,
@@ -94,37 +94,10 @@ function safeJson(v: unknown): string {
   }
 }
 
-/** Pause between the reads of a chunk marker that must agree before the chunk resumes. */
-const MARKER_SETTLE_MS = 250;
-
 export class ChunkExecutor {
   private markerTopicReady: Promise<void> | undefined;
 
   constructor(private readonly deps: ExecutorDeps) {}
-
-  /**
-   * Reads the chunk's marker after fencing. The committed offset is read
-   * without KIP-447's require_stable (the client lacks it): right after the
-   * fence, the last commit of the previous attempt may still be pending in
-   * the group coordinator and an older offset is returned. Reads until two
-   * reads a moment apart agree; this narrows that window, it does not close
-   * it (see docs/jobs.md).
-   */
-  private async readSettledMarker(
-    producer: { readMarker(groupId: string, topic: string): Promise<{ offset: number; metadata: string | null } | null> },
-    ref: string,
-    topic: string,
-    signal: AbortSignal,
-  ): Promise<{ offset: number; metadata: string | null } | null> {
-    let prev = await producer.readMarker(ref, topic);
-    for (let i = 0; i < 20 && !signal.aborted; i++) {
-      await abortableSleep(MARKER_SETTLE_MS, signal);
-      const again = await producer.readMarker(ref, topic);
-      if ((again?.offset ?? -1) === (prev?.offset ?? -1)) return again;
-      prev = again;
-    }
-    return prev;
-  }
 
   private ensureMarkerTopic(): Promise<void> {
     this.markerTopicReady ??= this.deps.backbone
@@ -215,7 +188,15 @@ export class ChunkExecutor {
     const producer = deps.backbone.transactional!({ transactionalId: ref });
     try {
       await producer.connect();
-      const prev = await this.readSettledMarker(producer, ref, topic, opts.signal);
+      // A stable read (require_stable): the fenced attempt's last transaction is complete before its marker is read.
+      let waited = false;
+      const prev = await producer.readMarker(ref, topic, {
+        signal: opts.signal,
+        onPending: () => {
+          if (!waited) log.debug('Waiting for the previous attempt\'s transaction to complete before reading the chunk position');
+          waited = true;
+        },
+      });
       const marker: Marker = prev?.metadata ? (JSON.parse(prev.metadata) as Marker) : { rows: 0, position: null };
       let seq = prev?.offset ?? 0;
       if (marker.done) {
