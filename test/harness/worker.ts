@@ -112,7 +112,7 @@ export async function startWorker(opts: StartOptions = {}): Promise<WorkerHandle
   void exited.then(() => {
     alive = false;
   });
-  await waitFor(() => port > 0 || !alive, { timeoutMs: 60000, message: 'worker REST port' });
+  await waitFor(() => port > 0 || !alive, { timeoutMs: 120000, message: 'worker REST port' });
   if (!port) throw new Error(`Worker exited during startup:\n${output}`);
   const url = `http://127.0.0.1:${port}`;
   const handle: WorkerHandle = {
@@ -158,7 +158,7 @@ export async function startWorker(opts: StartOptions = {}): Promise<WorkerHandle
       );
     },
   };
-  await waitFor(async () => (await handle.request('GET', '/health')).status === 200, { timeoutMs: 60000, message: 'worker healthy' });
+  await waitFor(async () => (await handle.request('GET', '/health')).status === 200, { timeoutMs: 120000, message: 'worker healthy' });
   return handle;
 }
 

@@ -39,7 +39,7 @@ after(async () => {
 });
 
 async function readChunk(method: 'cursor' | 'copy', chunk: JsonObject, resumeFrom: JsonObject | null = null) {
-  const runner = PostgresCdcSource.create().createChunkRunner!('snapshot')!;
+  const runner = (await PostgresCdcSource.create()).createChunkRunner!('snapshot')!;
   const pages: Array<{ records: SourceRecord[]; position: JsonObject }> = [];
   await runner.runChunk({
     config: { 'connection.url': PG_URL, 'topic.prefix': 'chunks', 'snapshot.fetch.size': '700', 'snapshot.read.method': method },
