@@ -43,7 +43,7 @@ export class PlatformaticBackbone implements Backbone, PlatformaticShared {
     inner.catch(() => undefined);
     return {
       connect: async () => (await inner).connect(),
-      readMarker: async (groupId, topic) => (await inner).readMarker(groupId, topic),
+      readMarker: async (groupId, topic, o) => (await inner).readMarker(groupId, topic, o),
       commit: async (messages, marker) => (await inner).commit(messages, marker),
       disconnect: async () => (await inner).disconnect(),
     };
