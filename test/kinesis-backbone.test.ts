@@ -8,11 +8,13 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { MergeShardsCommand, PutRecordsCommand, SplitShardCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
+import { ListShardsCommand, MergeShardsCommand, PutRecordsCommand, SplitShardCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
+import { silentLogger } from '@ferry/core';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { RecordGen, checkPerKey, countsOf, deleteStream, kinesis, listShards, putTestRecords, readStream, waitActive, type TestRecord } from '../packages/connectors/test/kinesis/helpers.js';
 import { decodeEnvelope } from '../packages/worker/src/backbone/kinesis/envelope.js';
+import { KinesisBackbone } from '../packages/worker/src/backbone/kinesis/kinesis-backbone.js';
 import { RedisShardLeaseStore } from '../packages/worker/src/stores/redis-shard-lease-store.js';
 import { killAllWorkers, readLines, requireStack, startWorker, uniqueName, waitFor, type WorkerHandle } from './harness/index.js';
 
@@ -348,6 +350,74 @@ describe('Kinesis backbone', () => {
       assert.equal(st.body.tasks[0].state, 'RUNNING');
     } finally {
       await w.stop();
+    }
+  });
+
+  it('a shard listing slower than the lease: the consumer keeps its lease (same generation) and keeps checkpointing', async () => {
+    const tag = uniqueName('klease').toLowerCase();
+    const prefix = `${tag}-`;
+    const topic = 'in';
+    const stream = prefix + topic;
+    const group = `${tag}-g`;
+    const field = `${stream}/shardId-000000000000`;
+    streams.push(stream);
+    const LEASE_MS = 2000;
+    const LIST_DELAY_MS = 3000; // every ListShards (shard discovery) takes 1.5 leases
+    const bb = new KinesisBackbone({
+      client: { region: 'us-east-1', endpoint: ENDPOINT, accessKeyId: 'test', secretAccessKey: 'test' },
+      logger: silentLogger,
+      streamPrefix: prefix,
+      streamShards: 1,
+      redisUrl: REDIS_URL,
+      leaseDurationMs: LEASE_MS,
+      pollIntervalMs: 100,
+      maxRecords: 100,
+      shardSyncIntervalMs: 300,
+    });
+    const send = bb.client.send.bind(bb.client) as (cmd: unknown, ...rest: unknown[]) => Promise<unknown>;
+    let slowLists = 0;
+    (bb.client as unknown as { send: typeof send }).send = async (cmd, ...rest) => {
+      if (cmd instanceof ListShardsCommand) {
+        slowLists++;
+        await new Promise((r) => setTimeout(r, LIST_DELAY_MS));
+      }
+      return send(cmd, ...rest);
+    };
+    const consumer = bb.consumer({ groupId: group, clientId: 'slow-list' });
+    const assignments: number[] = [];
+    let delivered = 0;
+    const refused: string[] = [];
+    const gen = async () => (JSON.parse((await redis.hget(`ferry:kinesis:{${group}}:leases`, field)) ?? '{"gen":0}') as { gen: number }).gen;
+    const ckptOrd = async () => (JSON.parse((await redis.hget(`ferry:kinesis:{${group}}:ckpt`, field)) ?? '{"ord":0}') as { ord: number }).ord;
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topics: [topic] });
+      await consumer.run({
+        onAssignment: (tps) => void assignments.push(tps.length),
+        onBatch: async (msgs, tp) => {
+          delivered += msgs.length;
+          await consumer.commit([{ topic: tp.topic, partition: tp.partition, offset: msgs[msgs.length - 1]!.offset + 1 }]).catch((err: Error) => void refused.push(err.message));
+        },
+      });
+      const gen0 = await waitFor(async () => (await gen()) || undefined, { timeoutMs: 60000, intervalMs: 100, message: 'the consumer takes the lease' });
+      // Five lease durations of traffic, each ListShards of the discovery rounds outlasting the lease.
+      let put = 0;
+      const until = Date.now() + 5 * LEASE_MS;
+      while (Date.now() < until) {
+        await client.send(new PutRecordsCommand({ StreamName: stream, Records: Array.from({ length: 5 }, (_, i) => ({ PartitionKey: `k${put + i}`, Data: Buffer.from(`v${put + i}`) })) }));
+        put += 5;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      await waitFor(async () => (await ckptOrd()) >= put || undefined, { timeoutMs: 30000, intervalMs: 100, message: `checkpoint reaches ${put}` });
+      assert.ok(slowLists >= 3, `shard discovery ran ${slowLists} slow ListShards`);
+      assert.equal(await gen(), gen0, 'the lease was never lost and re-taken (generation unchanged)');
+      assert.deepEqual(refused, [], 'no checkpoint refused');
+      assert.deepEqual(assignments, [1], 'the shard was assigned once and never dropped');
+      assert.equal(delivered, put, 'every record delivered once');
+    } finally {
+      await consumer.disconnect();
+      await bb.leases.deleteGroup(group).catch(() => undefined);
+      await bb.close();
     }
   });
 
