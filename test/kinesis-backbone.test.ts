@@ -139,9 +139,7 @@ describe('Kinesis backbone', () => {
         },
       },
     ];
-    // A 15 s lease: with 4 s, a sync round slowed by a loaded machine let the leases lapse again and again
-    // (lost, re-taken, checkpoints refused) and the replica never caught up. What is tested here is the crash.
-    const workerConfig = kinesisWorker(prefix, { 'kinesis.lease.duration.ms': 15000 });
+    const workerConfig = kinesisWorker(prefix);
     let w: WorkerHandle = await startWorker({ workerConfig, connectors });
     try {
       await waitFor(async () => (await difference(src, dst, cols)) === 0, { timeoutMs: 120000, message: 'snapshot replicated' });
