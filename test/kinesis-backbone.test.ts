@@ -419,6 +419,84 @@ describe('Kinesis backbone', () => {
     }
   });
 
+  it('renewals failing (Redis unreachable): the consumer stops treating the shard as its own once the lease has run out', async () => {
+    const tag = uniqueName('kleasefail').toLowerCase();
+    const prefix = `${tag}-`;
+    const topic = 'in';
+    const stream = prefix + topic;
+    const group = `${tag}-g`;
+    const field = `${stream}/shardId-000000000000`;
+    streams.push(stream);
+    const LEASE_MS = 2000;
+    const bb = new KinesisBackbone({
+      client: { region: 'us-east-1', endpoint: ENDPOINT, accessKeyId: 'test', secretAccessKey: 'test' },
+      logger: silentLogger,
+      streamPrefix: prefix,
+      streamShards: 1,
+      redisUrl: REDIS_URL,
+      leaseDurationMs: LEASE_MS,
+      pollIntervalMs: 100,
+      maxRecords: 100,
+      shardSyncIntervalMs: 300,
+    });
+    // Every lease call but the reads the test makes itself fails while `down` is set, as with Redis gone.
+    let down = false;
+    const store = bb.leases as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
+    for (const m of ['renew', 'heartbeat', 'acquire', 'checkpoint', 'leases', 'checkpoints', 'release', 'requestHandoff']) {
+      const orig = store[m]!.bind(bb.leases);
+      store[m] = (...a: unknown[]) => (down ? Promise.reject(new Error('Redis unreachable (test)')) : orig(...a));
+    }
+    const consumer = bb.consumer({ groupId: group, clientId: 'no-redis' });
+    const assignments: Array<{ at: number; n: number }> = [];
+    let deliveredWhileDown = 0;
+    let droppedAt = 0;
+    let markerAt = 0;
+    const lease = async () => JSON.parse((await redis.hget(`ferry:kinesis:{${group}}:leases`, field)) ?? 'null') as { gen: number; exp: number } | null;
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topics: [topic] });
+      await consumer.run({
+        onAssignment: (tps) => {
+          assignments.push({ at: Date.now(), n: tps.length });
+          if (down && tps.length === 0 && !droppedAt) droppedAt = Date.now();
+        },
+        onBatch: async (msgs) => {
+          if (down && droppedAt) deliveredWhileDown += msgs.length;
+          if (msgs.some((m) => m.value?.toString() === 'marker')) markerAt ||= Date.now();
+        },
+      });
+      const held = await waitFor(lease, { timeoutMs: 60000, intervalMs: 100, message: 'the consumer takes the lease' });
+      await waitFor(() => assignments.some((a) => a.n === 1), { timeoutMs: 10000, message: 'the shard is assigned' });
+      down = true;
+      const downAt = Date.now();
+      await waitFor(() => droppedAt, { timeoutMs: 4 * LEASE_MS, intervalMs: 50, message: 'the shard is dropped once its lease has run out' });
+      // The last renewal that went through was at most a third of a lease before `down`.
+      assert.ok(droppedAt - downAt >= LEASE_MS - LEASE_MS / 3 - 100, `not dropped before the lease could have run out (${droppedAt - downAt} ms)`);
+      const now = Number((await redis.time())[0]) * 1000;
+      const l = await lease();
+      assert.equal(l?.gen, held.gen);
+      assert.ok(l!.exp <= now + 1000, 'nothing extended the lease after renewals started failing');
+      // A record put now is not delivered while renewals fail: the shard is no longer read.
+      await client.send(new PutRecordsCommand({ StreamName: stream, Records: [{ PartitionKey: 'k', Data: Buffer.from('marker') }] }));
+      await waitFor(async () => [...(await readStream(client, stream)).values()].flat().some((r) => Buffer.from(r.Data!).toString() === 'marker'), {
+        timeoutMs: 10000,
+        message: 'the record is readable in the stream',
+      });
+      down = false;
+      const backAt = Date.now();
+      // Back: the shard is taken again, under a new generation, and the record read then.
+      await waitFor(async () => ((await lease())?.gen ?? 0) > held.gen, { timeoutMs: 30000, intervalMs: 100, message: 'the lease is taken again' });
+      await waitFor(() => markerAt, { timeoutMs: 30000, message: 'the record is delivered after the lease is taken again' });
+      assert.ok(markerAt >= backAt, 'the record was not delivered while renewals failed');
+      assert.equal(deliveredWhileDown, 0, 'nothing delivered from the dropped shard while renewals failed');
+    } finally {
+      down = false;
+      await consumer.disconnect();
+      await bb.leases.deleteGroup(group).catch(() => undefined);
+      await bb.close();
+    }
+  });
+
   it('lease fencing: a worker that lost its lease can neither renew it nor move its checkpoint', async () => {
     const group = uniqueName('fence');
     const store = new RedisShardLeaseStore(REDIS_URL);
