@@ -8,11 +8,13 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { MergeShardsCommand, PutRecordsCommand, SplitShardCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
+import { ListShardsCommand, MergeShardsCommand, PutRecordsCommand, SplitShardCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
+import { silentLogger } from '@ferry/core';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { RecordGen, checkPerKey, countsOf, deleteStream, kinesis, listShards, putTestRecords, readStream, waitActive, type TestRecord } from '../packages/connectors/test/kinesis/helpers.js';
 import { decodeEnvelope } from '../packages/worker/src/backbone/kinesis/envelope.js';
+import { KinesisBackbone } from '../packages/worker/src/backbone/kinesis/kinesis-backbone.js';
 import { RedisShardLeaseStore } from '../packages/worker/src/stores/redis-shard-lease-store.js';
 import { killAllWorkers, readLines, requireStack, startWorker, uniqueName, waitFor, type WorkerHandle } from './harness/index.js';
 
@@ -137,9 +139,7 @@ describe('Kinesis backbone', () => {
         },
       },
     ];
-    // A 15 s lease: with 4 s, a sync round slowed by a loaded machine let the leases lapse again and again
-    // (lost, re-taken, checkpoints refused) and the replica never caught up. What is tested here is the crash.
-    const workerConfig = kinesisWorker(prefix, { 'kinesis.lease.duration.ms': 15000 });
+    const workerConfig = kinesisWorker(prefix);
     let w: WorkerHandle = await startWorker({ workerConfig, connectors });
     try {
       await waitFor(async () => (await difference(src, dst, cols)) === 0, { timeoutMs: 120000, message: 'snapshot replicated' });
@@ -348,6 +348,152 @@ describe('Kinesis backbone', () => {
       assert.equal(st.body.tasks[0].state, 'RUNNING');
     } finally {
       await w.stop();
+    }
+  });
+
+  it('a shard listing slower than the lease: the consumer keeps its lease (same generation) and keeps checkpointing', async () => {
+    const tag = uniqueName('klease').toLowerCase();
+    const prefix = `${tag}-`;
+    const topic = 'in';
+    const stream = prefix + topic;
+    const group = `${tag}-g`;
+    const field = `${stream}/shardId-000000000000`;
+    streams.push(stream);
+    const LEASE_MS = 2000;
+    const LIST_DELAY_MS = 3000; // every ListShards (shard discovery) takes 1.5 leases
+    const bb = new KinesisBackbone({
+      client: { region: 'us-east-1', endpoint: ENDPOINT, accessKeyId: 'test', secretAccessKey: 'test' },
+      logger: silentLogger,
+      streamPrefix: prefix,
+      streamShards: 1,
+      redisUrl: REDIS_URL,
+      leaseDurationMs: LEASE_MS,
+      pollIntervalMs: 100,
+      maxRecords: 100,
+      shardSyncIntervalMs: 300,
+    });
+    const send = bb.client.send.bind(bb.client) as (cmd: unknown, ...rest: unknown[]) => Promise<unknown>;
+    let slowLists = 0;
+    (bb.client as unknown as { send: typeof send }).send = async (cmd, ...rest) => {
+      if (cmd instanceof ListShardsCommand) {
+        slowLists++;
+        await new Promise((r) => setTimeout(r, LIST_DELAY_MS));
+      }
+      return send(cmd, ...rest);
+    };
+    const consumer = bb.consumer({ groupId: group, clientId: 'slow-list' });
+    const assignments: number[] = [];
+    let delivered = 0;
+    const refused: string[] = [];
+    const gen = async () => (JSON.parse((await redis.hget(`ferry:kinesis:{${group}}:leases`, field)) ?? '{"gen":0}') as { gen: number }).gen;
+    const ckptOrd = async () => (JSON.parse((await redis.hget(`ferry:kinesis:{${group}}:ckpt`, field)) ?? '{"ord":0}') as { ord: number }).ord;
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topics: [topic] });
+      await consumer.run({
+        onAssignment: (tps) => void assignments.push(tps.length),
+        onBatch: async (msgs, tp) => {
+          delivered += msgs.length;
+          await consumer.commit([{ topic: tp.topic, partition: tp.partition, offset: msgs[msgs.length - 1]!.offset + 1 }]).catch((err: Error) => void refused.push(err.message));
+        },
+      });
+      const gen0 = await waitFor(async () => (await gen()) || undefined, { timeoutMs: 60000, intervalMs: 100, message: 'the consumer takes the lease' });
+      // Five lease durations of traffic, each ListShards of the discovery rounds outlasting the lease.
+      let put = 0;
+      const until = Date.now() + 5 * LEASE_MS;
+      while (Date.now() < until) {
+        await client.send(new PutRecordsCommand({ StreamName: stream, Records: Array.from({ length: 5 }, (_, i) => ({ PartitionKey: `k${put + i}`, Data: Buffer.from(`v${put + i}`) })) }));
+        put += 5;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      await waitFor(async () => (await ckptOrd()) >= put || undefined, { timeoutMs: 30000, intervalMs: 100, message: `checkpoint reaches ${put}` });
+      assert.ok(slowLists >= 3, `shard discovery ran ${slowLists} slow ListShards`);
+      assert.equal(await gen(), gen0, 'the lease was never lost and re-taken (generation unchanged)');
+      assert.deepEqual(refused, [], 'no checkpoint refused');
+      assert.deepEqual(assignments, [1], 'the shard was assigned once and never dropped');
+      assert.equal(delivered, put, 'every record delivered once');
+    } finally {
+      await consumer.disconnect();
+      await bb.leases.deleteGroup(group).catch(() => undefined);
+      await bb.close();
+    }
+  });
+
+  it('renewals failing (Redis unreachable): the consumer stops treating the shard as its own once the lease has run out', async () => {
+    const tag = uniqueName('kleasefail').toLowerCase();
+    const prefix = `${tag}-`;
+    const topic = 'in';
+    const stream = prefix + topic;
+    const group = `${tag}-g`;
+    const field = `${stream}/shardId-000000000000`;
+    streams.push(stream);
+    const LEASE_MS = 2000;
+    const bb = new KinesisBackbone({
+      client: { region: 'us-east-1', endpoint: ENDPOINT, accessKeyId: 'test', secretAccessKey: 'test' },
+      logger: silentLogger,
+      streamPrefix: prefix,
+      streamShards: 1,
+      redisUrl: REDIS_URL,
+      leaseDurationMs: LEASE_MS,
+      pollIntervalMs: 100,
+      maxRecords: 100,
+      shardSyncIntervalMs: 300,
+    });
+    // Every lease call but the reads the test makes itself fails while `down` is set, as with Redis gone.
+    let down = false;
+    const store = bb.leases as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
+    for (const m of ['renew', 'heartbeat', 'acquire', 'checkpoint', 'leases', 'checkpoints', 'release', 'requestHandoff']) {
+      const orig = store[m]!.bind(bb.leases);
+      store[m] = (...a: unknown[]) => (down ? Promise.reject(new Error('Redis unreachable (test)')) : orig(...a));
+    }
+    const consumer = bb.consumer({ groupId: group, clientId: 'no-redis' });
+    const assignments: Array<{ at: number; n: number }> = [];
+    let deliveredWhileDown = 0;
+    let droppedAt = 0;
+    let markerAt = 0;
+    const lease = async () => JSON.parse((await redis.hget(`ferry:kinesis:{${group}}:leases`, field)) ?? 'null') as { gen: number; exp: number } | null;
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topics: [topic] });
+      await consumer.run({
+        onAssignment: (tps) => {
+          assignments.push({ at: Date.now(), n: tps.length });
+          if (down && tps.length === 0 && !droppedAt) droppedAt = Date.now();
+        },
+        onBatch: async (msgs) => {
+          if (down && droppedAt) deliveredWhileDown += msgs.length;
+          if (msgs.some((m) => m.value?.toString() === 'marker')) markerAt ||= Date.now();
+        },
+      });
+      const held = await waitFor(lease, { timeoutMs: 60000, intervalMs: 100, message: 'the consumer takes the lease' });
+      await waitFor(() => assignments.some((a) => a.n === 1), { timeoutMs: 10000, message: 'the shard is assigned' });
+      down = true;
+      const downAt = Date.now();
+      await waitFor(() => droppedAt, { timeoutMs: 4 * LEASE_MS, intervalMs: 50, message: 'the shard is dropped once its lease has run out' });
+      // The last renewal that went through was at most a third of a lease before `down`.
+      assert.ok(droppedAt - downAt >= LEASE_MS - LEASE_MS / 3 - 100, `not dropped before the lease could have run out (${droppedAt - downAt} ms)`);
+      const now = Number((await redis.time())[0]) * 1000;
+      const l = await lease();
+      assert.equal(l?.gen, held.gen);
+      assert.ok(l!.exp <= now + 1000, 'nothing extended the lease after renewals started failing');
+      // A record put now is not delivered while renewals fail: the shard is no longer read.
+      await client.send(new PutRecordsCommand({ StreamName: stream, Records: [{ PartitionKey: 'k', Data: Buffer.from('marker') }] }));
+      await waitFor(async () => [...(await readStream(client, stream)).values()].flat().some((r) => Buffer.from(r.Data!).toString() === 'marker'), {
+        timeoutMs: 10000,
+        message: 'the record is readable in the stream',
+      });
+      down = false;
+      const backAt = Date.now();
+      // Back: the shard is taken again, under a new generation, and the record read then.
+      await waitFor(async () => ((await lease())?.gen ?? 0) > held.gen, { timeoutMs: 30000, intervalMs: 100, message: 'the lease is taken again' });
+      await waitFor(() => markerAt, { timeoutMs: 30000, message: 'the record is delivered after the lease is taken again' });
+      assert.ok(markerAt >= backAt, 'the record was not delivered while renewals failed');
+      assert.equal(deliveredWhileDown, 0, 'nothing delivered from the dropped shard while renewals failed');
+    } finally {
+      down = false;
+      await consumer.disconnect();
+      await bb.leases.deleteGroup(group).catch(() => undefined);
+      await bb.close();
     }
   });
 

@@ -51,6 +51,7 @@ export class KinesisConsumer implements BackboneConsumer {
   private readonly draining = new Set<Promise<unknown>>();
   private running = false;
   private syncLoop: Promise<void> | undefined;
+  private renewLoop: Promise<void> | undefined;
   private readonly stop = new AbortController();
   private shardCache = new Map<string, { at: number; shards: Shard[] }>();
   private readonly log;
@@ -83,6 +84,7 @@ export class KinesisConsumer implements BackboneConsumer {
   async run(handlers: ConsumerHandlers): Promise<void> {
     this.handlers = handlers;
     this.running = true;
+    this.renewLoop = this.renewLeases();
     this.syncLoop = (async () => {
       while (this.running) {
         try {
@@ -93,6 +95,77 @@ export class KinesisConsumer implements BackboneConsumer {
         await abortableSleep(this.b.opts.shardSyncIntervalMs, this.stop.signal);
       }
     })();
+  }
+
+  /**
+   * Keeps the held leases (and the group membership) alive on a timer of its
+   * own, every third of the lease duration: shard discovery (ListShards, a
+   * slow emulator or API) and record fetching never delay a renewal. A round
+   * still in flight (Redis slow or unreachable) is not stacked; meanwhile a
+   * shard whose last renewal is older than the lease duration is dropped.
+   */
+  private async renewLeases(): Promise<void> {
+    const dur = this.b.opts.leaseDurationMs;
+    const every = Math.max(50, Math.floor(dur / 3));
+    let round: Promise<void> | undefined;
+    while (this.running) {
+      this.dropLapsed();
+      if (!round) {
+        round = this.renewRound()
+          .catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'Shard lease renewal failed; retrying'))
+          .finally(() => (round = undefined));
+      }
+      // Wake up in time to drop a shard the moment its lease may have run out.
+      let next = every;
+      for (const r of this.readers.values()) if (!r.ended) next = Math.min(next, r.renewedAt + dur - Date.now());
+      await abortableSleep(Math.max(10, next), this.stop.signal);
+    }
+    await round;
+  }
+
+  /** One renewal of every held lease, fenced by owner and generation, plus the member heartbeat. */
+  private async renewRound(): Promise<void> {
+    const { leases: store } = this.b;
+    const dur = this.b.opts.leaseDurationMs;
+    const held = [...this.readers.values()].filter((r) => !r.ended);
+    let changed = false;
+    const results = await Promise.allSettled([
+      store.heartbeat(this.group, this.me, dur),
+      ...held.map(async (r) => {
+        const asked = Date.now();
+        const want = await store.renew(this.group, r.field, this.me, r.gen, dur);
+        // Dropped, finished or replaced by a new acquisition while the call was out: nothing to do.
+        if (this.readers.get(r.field) !== r || r.ended || !this.running) return;
+        if (want === null) {
+          this.log.warn({ shard: r.field, gen: r.gen }, 'Shard lease lost');
+          this.drop(r, false);
+          changed = true;
+          return;
+        }
+        r.renewedAt = asked;
+        if (want !== '' && want !== this.me) {
+          this.log.info({ shard: r.field, to: want }, 'Handing shard over');
+          this.drop(r, true);
+          changed = true;
+        }
+      }),
+    ]);
+    if (changed) this.announce();
+    const failed = results.find((x): x is PromiseRejectedResult => x.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  /** Stops reading every shard whose lease was not renewed within its duration: it may be someone else's by now. */
+  private dropLapsed(): void {
+    const dur = this.b.opts.leaseDurationMs;
+    let changed = false;
+    for (const r of [...this.readers.values()]) {
+      if (r.ended || !r.active || Date.now() - r.renewedAt < dur) continue;
+      this.log.warn({ shard: r.field }, 'Shard lease not renewed within its duration; stopping this shard');
+      this.drop(r, false);
+      changed = true;
+    }
+    if (changed) this.announce();
   }
 
   private async streams(): Promise<string[]> {
@@ -115,34 +188,24 @@ export class KinesisConsumer implements BackboneConsumer {
     }
   }
 
-  /** One round: heartbeat, renew held leases, take a fair share of the eligible shards. */
+  /**
+   * One round of shard discovery: take a fair share of the eligible shards
+   * and ask the most loaded member for one when below it. Held leases are
+   * renewed by renewLeases(), however long this round takes.
+   */
   private async sync(): Promise<void> {
     const { leases: store } = this.b;
     const dur = this.b.opts.leaseDurationMs;
-    const { now, members } = await store.heartbeat(this.group, this.me, dur);
     let changed = false;
 
-    for (const r of [...this.readers.values()]) {
-      if (r.ended) continue;
-      const asked = Date.now();
-      const want = await store.renew(this.group, r.field, this.me, r.gen, dur);
-      if (want !== null) r.renewedAt = asked;
-      if (want === null) {
-        this.log.warn({ shard: r.field }, 'Shard lease lost');
-        this.drop(r, false);
-        changed = true;
-      } else if (want !== '' && want !== this.me) {
-        this.log.info({ shard: r.field, to: want }, 'Handing shard over');
-        this.drop(r, true);
-        changed = true;
-      }
-    }
-
+    // The slow part first (ListShards), so the Redis snapshot below is fresh.
+    const listed: Array<{ stream: string; shards: Shard[] }> = [];
+    for (const stream of await this.streams()) listed.push({ stream, shards: await this.shardsOf(stream) });
+    const { now, members } = await store.heartbeat(this.group, this.me, dur);
     const checkpoints = await store.checkpoints(this.group);
     const leases = await store.leases(this.group);
     const eligible: Array<{ field: string; stream: string; shard: Shard }> = [];
-    for (const stream of await this.streams()) {
-      const shards = await this.shardsOf(stream);
+    for (const { stream, shards } of listed) {
       const ids = new Set(shards.map((s) => s.ShardId!));
       const done = (id: string | undefined) => !id || !ids.has(id) || checkpoints.get(`${stream}/${id}`)?.end === true;
       for (const s of shards) {
@@ -162,9 +225,10 @@ export class KinesisConsumer implements BackboneConsumer {
     });
     for (const e of free) {
       if (mine() >= target) break;
+      const asked = Date.now();
       const got = await store.acquire(this.group, e.field, this.me, dur);
       if (!got) continue;
-      this.addReader(e.stream, e.shard, got.gen, got.checkpoint, Date.now());
+      this.addReader(e.stream, e.shard, got.gen, got.checkpoint, asked);
       changed = true;
     }
     if (mine() < target) {
@@ -216,7 +280,7 @@ export class KinesisConsumer implements BackboneConsumer {
   private drop(r: ShardReader, release: boolean): void {
     r.active = false;
     r.wake?.abort();
-    this.readers.delete(r.field);
+    if (this.readers.get(r.field) === r) this.readers.delete(r.field);
     const done = (r.loop ?? Promise.resolve())
       .catch(() => undefined)
       .then(() => (release ? this.b.leases.release(this.group, r.field, this.me, r.gen) : undefined))
@@ -352,7 +416,7 @@ export class KinesisConsumer implements BackboneConsumer {
     r.active = false;
     this.log.info({ shard: r.field }, 'Shard fully read and checkpointed; its children may start');
     await this.b.leases.release(this.group, r.field, this.me, r.gen).catch(() => undefined);
-    this.readers.delete(r.field);
+    if (this.readers.get(r.field) === r) this.readers.delete(r.field);
     this.announce();
   }
 
@@ -390,6 +454,7 @@ export class KinesisConsumer implements BackboneConsumer {
     this.running = false;
     this.stop.abort();
     await this.syncLoop?.catch(() => undefined);
+    await this.renewLoop?.catch(() => undefined);
     for (const r of [...this.readers.values()]) this.drop(r, true);
     await Promise.all([...this.draining]);
     await this.b.leases.leave(this.group, this.me).catch(() => undefined);

@@ -56,7 +56,7 @@ export const kinesisBackboneOptions = {
     group: 'Kinesis backbone',
   }),
   'kinesis.shard.sync.interval.ms': Config.long({
-    doc: 'backbone=kinesis: how often shard lists and leases are re-examined (ms).',
+    doc: 'backbone=kinesis: how often shard lists and free or expired leases are re-examined (ms). Held leases are renewed on their own timer, every third of kinesis.lease.duration.ms.',
     default: 2000,
     min: 100,
     group: 'Kinesis backbone',
