@@ -35,6 +35,8 @@ const DEBIAN_TOOLS = [
   { bin: '/usr/bin/podman', pkg: 'podman', why: 'the container test' },
   { bin: '/usr/bin/podman-compose', pkg: 'podman-compose', why: 'the container test' },
   { bin: '/usr/sbin/runc', pkg: 'runc', why: 'the container test' },
+  // `podman run --init` (the container test) runs catatonit, which apt installs only as a recommendation of podman.
+  { bin: '/usr/libexec/podman/catatonit', pkg: 'catatonit', why: 'the container test' },
   { bin: '/usr/bin/fuse-overlayfs', pkg: 'fuse-overlayfs', why: 'the container test' },
   { bin: '/usr/bin/newuidmap', pkg: 'uidmap', why: 'the container test' },
   { bin: '/usr/sbin/debootstrap', pkg: 'debootstrap', why: 'the container test' },
