@@ -1,3 +1,4 @@
+import { safeJson } from '../runtime/safe-json.js';
 import type { Connector, ConnectorPlugin, SourceConnector, SinkConnector, TaskConfig } from '@ferry/core';
 import type { BackboneProducer } from '../backbone/backbone.js';
 import type { KafkaConnection } from '../backbone/kafka-connection.js';
@@ -194,12 +195,3 @@ function lazyConnected(producer: BackboneProducer): BackboneProducer {
   return lazy;
 }
 
-function safeJson(v: unknown): string {
-  if (typeof v === 'string') return v;
-  if (Buffer.isBuffer(v)) return v.toString('base64');
-  try {
-    return JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x)) ?? 'null';
-  } catch {
-    return String(v);
-  }
-}

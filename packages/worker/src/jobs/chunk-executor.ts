@@ -11,6 +11,7 @@
  * transaction of the chunk is pending) and resumes after the last committed
  * page. Readers with isolation.level=read_committed see every row once.
  */
+import { safeJson } from '../runtime/safe-json.js';
 import {
   ConnectError,
   type ChunkContext,
@@ -84,15 +85,6 @@ export interface RunOptions {
   onTopic?: (topic: string) => void | Promise<void>;
 }
 
-function safeJson(v: unknown): string {
-  if (typeof v === 'string') return v;
-  if (Buffer.isBuffer(v)) return v.toString('base64');
-  try {
-    return JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x)) ?? 'null';
-  } catch {
-    return String(v);
-  }
-}
 
 export class ChunkExecutor {
   private markerTopicReady: Promise<void> | undefined;
