@@ -5,6 +5,8 @@
  * same interface. Everything above this file is product-agnostic.
  */
 
+import { connect as netConnect } from 'node:net';
+
 export type Product = 'elasticsearch' | 'opensearch';
 
 export interface ServerInfo {
@@ -33,6 +35,8 @@ export interface ClientOptions {
   password?: string;
   apiKey?: string;
   requestTimeoutMs: number;
+  /** Deadline for opening a connection (default 5 s). */
+  connectTimeoutMs?: number;
 }
 
 export interface BulkClient {
@@ -110,6 +114,13 @@ export async function detectServer(opts: ClientOptions, signal?: AbortSignal): P
   const auth = authorizationHeader(opts);
   let last: BulkRequestError | undefined;
   for (const url of opts.urls) {
+    // fetch has no connect deadline of its own: a server that never completes the handshake is caught here.
+    try {
+      await tcpConnect(url, opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, signal);
+    } catch (e) {
+      last = e as BulkRequestError;
+      continue;
+    }
     const timeout = AbortSignal.timeout(Math.min(opts.requestTimeoutMs, 10_000));
     let res: Response;
     try {
@@ -147,6 +158,33 @@ export async function detectServer(opts: ClientOptions, signal?: AbortSignal): P
     return { product, version: info.version?.number ?? 'unknown', clusterName: info.cluster_name };
   }
   throw last ?? new BulkRequestError('connection', 'no connection.url given');
+}
+
+export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
+
+/** Opens (and closes) a TCP connection to the URL's host and port within `timeoutMs`. */
+function tcpConnect(url: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+  const u = new URL(url);
+  const port = Number(u.port) || (u.protocol === 'https:' ? 443 : 80);
+  const host = u.hostname.replace(/^\[(.*)\]$/, '$1');
+  return new Promise((resolve, reject) => {
+    const socket = netConnect({ host, port });
+    const done = (err?: BulkRequestError) => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      socket.destroy();
+      if (err) reject(err);
+      else resolve();
+    };
+    const onAbort = () => done(new BulkRequestError('aborted', `${url}: aborted`));
+    const timer = setTimeout(
+      () => done(new BulkRequestError('timeout', `${url}: no connection within ${timeoutMs} ms (connection.timeout.ms)`)),
+      timeoutMs,
+    );
+    signal?.addEventListener('abort', onAbort, { once: true });
+    socket.once('connect', () => done());
+    socket.once('error', (e) => done(new BulkRequestError('connection', `${url}: ${causeMessage(e)}`, { cause: e })));
+  });
 }
 
 async function nodeVersion(url: string, auth: string | undefined): Promise<string> {

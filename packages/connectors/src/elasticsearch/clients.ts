@@ -4,6 +4,7 @@ import {
   BulkRequestError,
   authorizationHeader,
   causeMessage,
+  DEFAULT_CONNECT_TIMEOUT_MS,
   detectServer,
   toBulkResult,
   type BulkClient,
@@ -59,6 +60,8 @@ class ElasticsearchBulkClient implements BulkClient {
       maxRetries: 0,
       requestTimeout: opts.requestTimeoutMs,
       sniffOnStart: false,
+      // undici's connect deadline (its own default is 10 s); the client's types list only some of undici's pool options.
+      agent: { connect: { timeout: opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS } } as never,
     });
   }
 

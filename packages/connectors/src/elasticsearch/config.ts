@@ -118,6 +118,12 @@ const fields = {
     min: 0,
     group: 'Connector',
   }),
+  'connection.timeout.ms': Config.long({
+    doc: 'How long opening a connection to a server (TCP, and TLS for https) may take before it is abandoned and retried. Elasticsearch and the server detection apply it to the connect alone; the OpenSearch client has no separate connect deadline, so there read.timeout.ms bounds the connect too.',
+    default: 5_000,
+    min: 100,
+    group: 'Connector',
+  }),
   'read.timeout.ms': Config.long({
     doc: 'How long one HTTP request may take before it is abandoned and retried.',
     default: 30_000,

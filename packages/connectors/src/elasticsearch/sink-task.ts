@@ -26,6 +26,7 @@ export function clientOptions(cfg: ElasticsearchSinkOptions) {
     password: cfg['connection.password'],
     apiKey: cfg['connection.api.key'],
     requestTimeoutMs: cfg['read.timeout.ms'],
+    connectTimeoutMs: cfg['connection.timeout.ms'],
   };
 }
 
