@@ -156,11 +156,22 @@ class PlatformaticProducer implements BackboneProducer {
     } catch (err) {
       throw translate(`Producing ${n} records`, err);
     }
-    const base = new Map<string, number>();
-    for (const o of res.offsets ?? []) base.set(`${o.topic}\u0000${o.partition}`, Number(o.offset));
+    // Base offset per topic and partition, looked up without building a key per record.
+    const base = new Map<string, number[]>();
+    for (const o of res.offsets ?? []) {
+      let bs = base.get(o.topic);
+      if (!bs) base.set(o.topic, (bs = []));
+      bs[o.partition] = Number(o.offset);
+    }
+    let bases: number[] | undefined;
+    lastTopic = '';
     for (let i = 0; i < n; i++) {
       const r = result[i]!;
-      const b = base.get(`${r.topic}\u0000${r.partition}`);
+      if (r.topic !== lastTopic) {
+        lastTopic = r.topic;
+        bases = base.get(r.topic);
+      }
+      const b = bases?.[r.partition];
       r.offset = b === undefined || b < 0 ? -1 : b + r.offset;
     }
     return result;
