@@ -5,7 +5,9 @@
  *   cdc-snapshot   PostgresCdcSource snapshot (task poll loop)   vs  COPY (SELECT ...) TO STDOUT
  *   chunks-N-M     PostgresCdcSource parallel snapshot: N chunks (1, 2, 4) read with method M (cursor, copy),
  *                  one process per chunk as on N workers, all importing one exported snapshot;
- *                  wall time from the first chunk's start to the last one's end   vs  COPY TO STDOUT
+ *                  each process loads its modules first (a worker is already running when a
+ *                  chunk reaches it), then all start together; wall time from the first
+ *                  chunk's start to the last one's end   vs  COPY TO STDOUT
  *   cdc-stream     PostgresCdcSource streaming of row updates      vs  raw pg-logical-replication pgoutput read
  *   source-inc     PostgresSource incrementing mode (poll loop)    vs  COPY (SELECT ...) TO STDOUT
  *   sink-upsert    PostgresSink upsert (put of 2000-record batches) vs  COPY FROM STDIN of the same rows
@@ -88,6 +90,10 @@ async function copyOut(sql: string): Promise<number> {
 async function runOneChunk(): Promise<void> {
   const { chunk, config } = JSON.parse(process.env.BENCH_CHUNK!);
   const runner = (await PostgresCdcSource.create()).createChunkRunner!('snapshot')!;
+  // Loaded and ready, as on a running worker: every chunk starts when the parent says so, none while another still loads modules.
+  console.log('READY');
+  await new Promise<void>((r) => process.stdin.once('data', () => r()));
+  process.stdin.pause();
   let rows = 0;
   const start = Date.now();
   const cpu0 = process.cpuUsage();
@@ -107,20 +113,34 @@ async function runOneChunk(): Promise<void> {
   console.log(`CHUNK ${JSON.stringify({ rows, start, end: Date.now(), rssMiB: process.resourceUsage().maxRSS / 1024, cpuMs: (cpu.user + cpu.system) / 1000 })}`);
 }
 
-function runChunkChild(chunk: unknown, config: Record<string, string>): Promise<{ rows: number; start: number; end: number; rssMiB: number; cpuMs: number }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), 'chunk'], {
-      env: { ...process.env, BENCH_TAG: tag, BENCH_CHUNK: JSON.stringify({ chunk, config }) },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
+interface ChunkChild {
+  /** Resolves once the child has loaded its modules and waits for `go()`. */
+  ready: Promise<void>;
+  go(): void;
+  done: Promise<{ rows: number; start: number; end: number; rssMiB: number; cpuMs: number }>;
+}
+
+function runChunkChild(chunk: unknown, config: Record<string, string>): ChunkChild {
+  const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), 'chunk'], {
+    env: { ...process.env, BENCH_TAG: tag, BENCH_CHUNK: JSON.stringify({ chunk, config }) },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  let out = '';
+  let onReady!: () => void;
+  const ready = new Promise<void>((r) => (onReady = r));
+  child.stdout.on('data', (d) => {
+    out += d;
+    if (out.includes('READY')) onReady();
+  });
+  const done = new Promise<{ rows: number; start: number; end: number; rssMiB: number; cpuMs: number }>((resolve, reject) => {
     child.on('exit', (code) => {
+      onReady();
       const m = /CHUNK (.*)/.exec(out);
       if (code !== 0 || !m) reject(new Error(`chunk failed (${code}): ${out}`));
       else resolve(JSON.parse(m[1]!));
     });
   });
+  return { ready, done, go: () => child.stdin.end('go\n') };
 }
 
 /** N chunks in N processes over one exported snapshot; RESULT with the wall time of the reads. */
@@ -131,7 +151,10 @@ async function parallelSnapshot(n: number, method: 'cursor' | 'copy'): Promise<R
     await holder.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     const snapshotName = (await holder.query('SELECT pg_export_snapshot() AS s')).rows[0].s;
     const { items } = await planSnapshot({ 'connection.url': PG_URL } as never, [{ schema: 'public', table: SRC }], { snapshotName, threads: n, lsn: 1n, txId: null });
-    const parts = await Promise.all(items.map((it) => runChunkChild(it.chunk, config)));
+    const children = items.map((it) => runChunkChild(it.chunk, config));
+    await Promise.all(children.map((c) => c.ready));
+    for (const c of children) c.go();
+    const parts = await Promise.all(children.map((c) => c.done));
     const rows = parts.reduce((a, p) => a + p.rows, 0);
     const seconds = (Math.max(...parts.map((p) => p.end)) - Math.min(...parts.map((p) => p.start))) / 1000;
     return { phase: `chunks-${n}-${method}`, rows, seconds, rssMiB: Math.max(...parts.map((p) => p.rssMiB)), cpuMs: parts.reduce((a, p) => a + p.cpuMs, 0) };
@@ -301,6 +324,10 @@ async function main(): Promise<void> {
     for (let k = 1; k < Number(process.env.BENCH_REPEAT ?? 1); k++) {
       const again = await runPhase('copy-out');
       if (again.seconds < results['copy-out']!.seconds) results['copy-out'] = again;
+    }
+    if (Number(process.env.BENCH_REPEAT ?? 1) > 1) {
+      const c = results['copy-out']!;
+      console.log(`copy-out     best of ${process.env.BENCH_REPEAT}: ${c.seconds.toFixed(2)} s = ${Math.round(c.rows / c.seconds).toLocaleString('en-US')} rows/s (the ceiling below)`);
     }
     await run('cdc-snapshot');
     const chunkRuns = (process.env.BENCH_CHUNKS ?? '1,2,4').split(',').map(Number);
