@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { generate } from '@ferry/connectors/datagen';
-import { drained, readLines, requireStack, startWorker, uniqueName, waitFor, type WorkerHandle } from './harness/index.js';
+import { drained, readLines, requireStack, startWorker, topicSize, uniqueName, waitFor, type WorkerHandle } from './harness/index.js';
 
 describe('Datagen -> Kafka -> FileStreamSink', () => {
   let worker: WorkerHandle;
@@ -50,9 +50,21 @@ describe('Datagen -> Kafka -> FileStreamSink', () => {
     await waitFor(() => readLines(out).length > 100, { message: 'sink started writing' });
     assert.equal((await worker.request('PUT', `/connectors/${topic}-sink/pause`)).status, 202);
     await waitFor(async () => (await worker.request('GET', `/connectors/${topic}-sink/status`)).body.tasks[0].state === 'PAUSED', { message: 'PAUSED' });
-    await new Promise((r) => setTimeout(r, 1000));
-    const atPause = readLines(out).length;
-    await new Promise((r) => setTimeout(r, 2000));
+    // A batch handed over before the pause may still be written: wait until the file stops growing (three equal reads).
+    let seen = -1;
+    let same = 0;
+    const atPause = await waitFor(
+      () => {
+        const n = readLines(out).length;
+        same = n === seen ? same + 1 : 0;
+        seen = n;
+        return same >= 2 ? n : 0;
+      },
+      { intervalMs: 500, timeoutMs: 60000, message: 'the paused sink settles' },
+    );
+    // The source goes on: once it has written all 3000, the paused sink must still be where it settled.
+    await waitFor(async () => (await topicSize(topic)) >= 3000, { timeoutMs: 60000, message: 'the source wrote every record' });
+    assert.ok(atPause < 3000, `the sink paused before the end (${atPause} lines)`);
     assert.equal(readLines(out).length, atPause, 'nothing written while paused');
     assert.equal((await worker.request('PUT', `/connectors/${topic}-sink/resume`)).status, 202);
     await waitFor(() => readLines(out).length >= 3000, { timeoutMs: 60000, message: 'all records after resume' });
