@@ -79,8 +79,14 @@ describe('Kafka -> worker -> Elasticsearch', () => {
       await waitFor(async () => (await committed(`connect-${name}`, topic)) === 6000, { timeoutMs: 90_000, message: 'all offsets committed' });
       assert.equal(await count(url, topic), 6000);
       assert.deepEqual(await getDoc(url, topic, 'order-4242'), { id: 4242, customer: `c${4242 % 97}`, amount: 4242 / 4 });
-      const status = await again.request('GET', `/connectors/${name}/status`);
-      assert.ok(status.body.tasks.every((t: { state: string }) => t.state === 'RUNNING'), JSON.stringify(status.body));
+      // A task shows RUNNING once its consumer has joined the group, which may come after another task consumed everything.
+      await waitFor(
+        async () => {
+          const status = await again.request('GET', `/connectors/${name}/status`);
+          return status.body.tasks?.length === 2 && status.body.tasks.every((t: { state: string }) => t.state === 'RUNNING');
+        },
+        { timeoutMs: 60_000, message: 'both tasks RUNNING after the restart' },
+      );
       await again.request('DELETE', `/connectors/${name}`);
       await again.stop();
     });
