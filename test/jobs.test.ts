@@ -9,10 +9,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Queue } from 'bullmq';
-// @ts-expect-error: the stack scripts are plain JavaScript without types
-import { kafkaTool } from '../scripts/stack/services/kafka.mjs';
 import pg from 'pg';
-import { BOOTSTRAP, committedTotal, createTopic, produce, requireStack, startWorker, uniqueName, waitFor, type WorkerHandle } from './harness/index.js';
+import { committedTotal, createTopic, produce, readCommitted, requireStack, startWorker, uniqueName, waitFor, type WorkerHandle } from './harness/index.js';
 
 const PG_URL = process.env.FERRY_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = process.env.FERRY_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -20,40 +18,23 @@ let db: pg.Client;
 const cleanup: Array<() => Promise<unknown>> = [];
 
 /**
- * Reads a topic from the start with the Java client (Kafka's console
- * consumer, isolation.level=read_committed) until at least `expected`
- * records arrived and none came for `settleMs`; returns how many records
- * there were and how many distinct ids (the key's `id`). The Java client is
- * the reference reader here: kafkajs, for one, takes a fetch's aborted
- * transactions in the broker's order (by when they ended) rather than by
- * first offset, and lets through records of an aborted transaction that
- * began before another one that ended first, which a killed chunk attempt
- * produces.
+ * Reads a topic from the start with the Java client (read_committed, see
+ * readCommitted) until `expected` records arrived and none came for
+ * `settleMs`; returns how many records there were and how many distinct ids
+ * (the key's `id`).
  */
 async function countIds(topic: string, expected: number, opts: { timeoutMs: number; settleMs: number }): Promise<{ records: number; distinct: number }> {
-  const deadline = Date.now() + opts.timeoutMs;
-  for (;;) {
-    const r = await kafkaTool(
-      'console-consumer',
-      ['--topic', topic, '--from-beginning', '--isolation-level', 'read_committed', '--timeout-ms', String(Math.max(opts.settleMs, 10_000)),
-        '--property', 'print.key=true', '--property', 'print.value=false', '--group', uniqueName('count')],
-      { check: false, timeoutMs: Math.max(60_000, deadline - Date.now()) },
-    );
-    const seen = new Uint8Array(expected + 1);
-    let records = 0;
-    let distinct = 0;
-    for (const line of String(r.stdout).split('\n')) {
-      // Keys are JSON objects; anything else is the tool talking (warnings, totals).
-      if (!line.startsWith('{')) continue;
-      records++;
-      const id = Number(JSON.parse(line).id);
-      if (id >= 0 && id <= expected && seen[id] === 0) {
-        seen[id] = 1;
-        distinct++;
-      }
+  const all = await readCommitted(topic, expected, { timeoutMs: opts.timeoutMs, idleMs: Math.max(opts.settleMs, 10_000), key: true, value: false });
+  const seen = new Uint8Array(expected + 1);
+  let distinct = 0;
+  for (const r of all) {
+    const id = Number(JSON.parse(r.key!).id);
+    if (id >= 0 && id <= expected && seen[id] === 0) {
+      seen[id] = 1;
+      distinct++;
     }
-    if (records >= expected || Date.now() > deadline) return { records, distinct };
   }
+  return { records: all.length, distinct };
 }
 
 async function makeTable(table: string, rows: number): Promise<void> {

@@ -9,9 +9,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Kafka, logLevel } from 'kafkajs';
 import { baseConfig, createBucket, dropBucket, putObject } from '../packages/connectors/test/s3/helpers.js';
-import { BOOTSTRAP, createTopic, requireStack, startWorker, uniqueName, waitFor, type WorkerHandle } from './harness/index.js';
+import { createTopic, readCommitted, requireStack, startWorker, uniqueName, waitFor, type WorkerHandle } from './harness/index.js';
 
 const REDIS_URL = process.env.FERRY_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const PARTITIONS = 3;
@@ -34,31 +33,17 @@ async function writeBackup(bucket: string, dir: string, topic: string): Promise<
   await Promise.all(puts);
 }
 
-/** Reads the restored topic (read_committed) until `expected` records came and nothing more for `settleMs`. */
+/** Reads the restored topic (read_committed, with the Java client: see readCommitted) until `expected` records came and nothing more for `settleMs`. */
 async function readRestored(topic: string, expected: number, settleMs: number): Promise<{ records: number; distinct: number; misplaced: number }> {
-  const kafka = new Kafka({ clientId: 'ferry-test-restore', brokers: [BOOTSTRAP], logLevel: logLevel.NOTHING });
-  const consumer = kafka.consumer({ groupId: uniqueName('restored'), maxWaitTimeInMs: 200, readUncommitted: false });
+  const all = await readCommitted(topic, expected, { timeoutMs: 120000, idleMs: Math.max(settleMs, 10_000) });
   const seen = new Set<number>();
-  let records = 0;
   let misplaced = 0;
-  let last = Date.now();
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({
-      eachMessage: async ({ partition, message }) => {
-        records++;
-        const id = Number(JSON.parse(message.value!.toString()).id);
-        if (Math.floor(id / 1_000_000) !== partition) misplaced++;
-        seen.add(id);
-        last = Date.now();
-      },
-    });
-    await waitFor(() => records >= expected && Date.now() - last >= settleMs, { timeoutMs: 120000, intervalMs: 250, message: `${expected} records in ${topic} (have ${records})` });
-  } finally {
-    await consumer.disconnect();
+  for (const r of all) {
+    const id = Number(JSON.parse(r.value!).id);
+    if (Math.floor(id / 1_000_000) !== r.partition) misplaced++;
+    seen.add(id);
   }
-  return { records, distinct: seen.size, misplaced };
+  return { records: all.length, distinct: seen.size, misplaced };
 }
 
 function restoreConfig(bucket: string, dir: string, topic: string, target: string) {

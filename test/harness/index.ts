@@ -3,3 +3,4 @@ export { startWorker, killAllWorkers, readLines, type WorkerHandle, type StartOp
 export { produce, consume, createTopic, topicSize, committedTotal, drained, BOOTSTRAP, type TestMessage, type ConsumedMessage } from './kafka.js';
 export { requireStack } from './stack.js';
 export { uniqueName, waitFor } from './util.js';
+export { readCommitted, type CommittedRecord } from './java-reader.js';
