@@ -181,9 +181,11 @@ function tcpConnect(url: string, timeoutMs: number, signal?: AbortSignal): Promi
       () => done(new BulkRequestError('timeout', `${url}: no connection within ${timeoutMs} ms (connection.timeout.ms)`)),
       timeoutMs,
     );
+    if (signal?.aborted) return onAbort();
     signal?.addEventListener('abort', onAbort, { once: true });
     socket.once('connect', () => done());
-    socket.once('error', (e) => done(new BulkRequestError('connection', `${url}: ${causeMessage(e)}`, { cause: e })));
+    // `on`, not `once`: an error after the answer is settled must not go unhandled.
+    socket.on('error', (e) => done(new BulkRequestError('connection', `${url}: ${causeMessage(e)}`, { cause: e })));
   });
 }
 
