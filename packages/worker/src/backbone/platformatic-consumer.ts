@@ -6,6 +6,8 @@ import { rangeAssign, type AssignmentStrategy } from './assignors.js';
 import { clientOptions, translate, connectChecked, type PlatformaticShared } from './platformatic-common.js';
 
 const IS_CONTROL = 0x20;
+const IS_TRANSACTIONAL = 0x10;
+const NO_ABORTED: Array<{ producerId: bigint; firstOffset: bigint }> = [];
 const LOG_APPEND_TIME = 0x08;
 const OFFSET_OUT_OF_RANGE = 1;
 const NO_HEADERS: InMessage['headers'] = Object.freeze([]) as unknown as InMessage['headers'];
@@ -379,20 +381,41 @@ export class PlatformaticConsumer implements BackboneConsumer {
             continue;
           }
           if (p.errorCode !== 0 || !p.records?.length) continue;
-          await this.deliver(s, from, p.records);
+          await this.deliver(s, from, p.records, p.abortedTransactions);
         }
       }
     }
   }
 
-  private async deliver(s: PartitionState, from: number, batches: RecordsBatch[]): Promise<void> {
+  private async deliver(
+    s: PartitionState,
+    from: number,
+    batches: RecordsBatch[],
+    abortedTransactions?: Array<{ producerId: bigint; firstOffset: bigint }> | null,
+  ): Promise<void> {
     const msgs: InMessage[] = [];
     let next = from;
     const { topic, partition } = s;
+    // read_committed as the Java client does it: the fetch's aborted transactions by first offset; from
+    // there, a producer's transactional batches are skipped until its abort marker. (The client's own
+    // filter keeps one range per producer and skips none whose marker lies beyond the fetch.)
+    const aborted = abortedTransactions?.length ? [...abortedTransactions].sort((x, y) => (x.firstOffset < y.firstOffset ? -1 : x.firstOffset > y.firstOffset ? 1 : 0)) : NO_ABORTED;
+    let nextAborted = 0;
+    const abortedProducers = new Set<bigint>();
     for (const b of batches) {
       const base = Number(b.firstOffset);
       const end = base + b.lastOffsetDelta + 1;
       if (end > next) next = end;
+      if (aborted.length) {
+        while (nextAborted < aborted.length && Number(aborted[nextAborted]!.firstOffset) < end) abortedProducers.add(aborted[nextAborted++]!.producerId);
+        if (b.attributes & IS_CONTROL) {
+          // Control record key: version (int16), type (int16): 0 = abort, 1 = commit.
+          const key = b.records[0]?.key;
+          if (key && key.length >= 4 && key.readInt16BE(2) === 0) abortedProducers.delete(b.producerId);
+          continue;
+        }
+        if (b.attributes & IS_TRANSACTIONAL && abortedProducers.has(b.producerId)) continue;
+      }
       if (b.attributes & IS_CONTROL) continue;
       const logAppend = (b.attributes & LOG_APPEND_TIME) !== 0;
       const ts0 = Number(logAppend ? b.maxTimestamp : b.firstTimestamp);
