@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import { DataError, Schemas, type Schema } from '@ferry/core';
 import { ByteArrayConverter, JsonConverter, StringConverter } from '../src/converters/index.js';
 import { decimalFromBase64, decimalToBase64, javaBigDecimalString } from '../src/converters/decimal.js';
+import { hasLongInteger } from '../src/converters/json-text.js';
 
 /**
  * Reference outputs of Apache Kafka Connect's own JsonConverter, written by
@@ -324,6 +325,30 @@ describe('JsonConverter', () => {
       '{"type":"int64","optional":false,"name":"org.apache.kafka.connect.data.Timestamp","version":1,"field":"at"}],"optional":false},' +
       '"payload":{"big":-9223372036854775808,"n":2.0,"at":1.7E12}}';
     assert.deepEqual(json().toConnectData('t', Buffer.from(mixed)).value, { big: -9223372036854775808n, n: 2, at: new Date(1.7e12) });
+  });
+
+  it('finds every integer of 16 or more digits wherever it starts, as a full scan would', () => {
+    // The pre-check probes every 16th character: each run length around the probe points, at every offset.
+    for (let len = 12; len <= 20; len++) {
+      for (let at = 0; at < 40; at++) {
+        const text = `${'{"k":"a'.padEnd(at, 'x')}":${'7'.repeat(len)}}`;
+        assert.equal(hasLongInteger(text), len >= 16, `${len} digits at ${at}: ${text}`);
+        // The same run inside a decimal or an exponent is not an integer.
+        assert.equal(hasLongInteger(text.replace(/7+/, (d) => `0.${d}`)), false, text);
+      }
+    }
+    assert.equal(hasLongInteger('1234567890123456'), true);
+    assert.equal(hasLongInteger('123456789012345'), false);
+    assert.equal(hasLongInteger('[123456789012345,1234567890123456]'), true);
+    // Random texts of digits and separators: the same answer as the exact expression over the whole text.
+    const exact = /(?<![\d.])\d{16,}(?![\d.eE])/;
+    let seed = 7;
+    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+    for (let k = 0; k < 2000; k++) {
+      let t = '';
+      while (t.length < 120) t += rnd(5) === 0 ? ',.e '[rnd(4)] : '0123456789'.repeat(rnd(3) + 1).slice(0, rnd(22));
+      assert.equal(hasLongInteger(t), exact.test(t), t);
+    }
   });
 
   it('refuses a Decimal with more digits than its scale, as Kafka Connect refuses a mismatched scale', () => {

@@ -135,16 +135,25 @@ const LONG_INTEGER = /(?<![\d.])\d{16,}(?![\d.eE])/;
 
 /** True when the text may hold an integer a double cannot hold exactly (cheap pre-check for {@link parseJsonExact}). */
 export function hasLongInteger(text: string): boolean {
-  // A linear scan for a run of 16 digits (a regular expression retries at every digit of every
-  // 13-digit timestamp); only a hit pays for the exact check with lookarounds.
-  let run = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 48 && c <= 57) {
-      if (++run >= 16) return LONG_INTEGER.test(text);
-    } else run = 0;
+  // Every run of 16 digits covers one position of each residue modulo 16, so probing
+  // positions 15, 31, 47, ... finds every such run while reading a sixteenth of the
+  // text; a probe on a digit measures its run, and only a run of 16 pays for the
+  // exact check with lookarounds (a regular expression alone retries at every
+  // digit of every 13-digit timestamp).
+  const n = text.length;
+  for (let i = 15; i < n; i += 16) {
+    if (!isDigit(text.charCodeAt(i))) continue;
+    let start = i;
+    while (start > 0 && isDigit(text.charCodeAt(start - 1))) start--;
+    let end = i + 1;
+    while (end < n && isDigit(text.charCodeAt(end))) end++;
+    if (end - start >= 16) return LONG_INTEGER.test(text);
   }
   return false;
+}
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
 }
 
 /**
