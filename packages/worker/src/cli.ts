@@ -6,9 +6,11 @@ import { WorkerConfigDef } from './config/worker-config.js';
 import { hashSecret } from './rest/auth.js';
 import { runDistributed } from './distributed/run.js';
 import { runUntilSignalled } from './run-until-signalled.js';
+import { boundHeapGrowth } from './heap-growth.js';
 
 /** `connect-worker standalone <worker.json> [connector.json ...]` */
 export async function main(argv: string[]): Promise<void> {
+  boundHeapGrowth();
   const program = new Command();
   program.name('connect-worker').description('Runs source and sink connectors.').version(VERSION);
   program
