@@ -53,6 +53,20 @@ function ensureNode() {
   process.exit(r.status ?? 1);
 }
 
+/**
+ * The system folders /usr/sbin and /sbin on PATH, appended so nothing is
+ * shadowed: the stack starts its search servers through useradd and runuser,
+ * and the container test builds its base image with debootstrap and chroot,
+ * all of them there, while a non-login shell's PATH (or `env -i`'s) may lack
+ * them. Every child process inherits the result.
+ */
+function ensureSystemPath() {
+  const dirs = (process.env.PATH ?? '').split(delimiter).filter(Boolean);
+  const missing = ['/usr/local/sbin', '/usr/sbin', '/sbin'].filter((d) => !dirs.includes(d) && existsSync(d));
+  if (missing.length) process.env.PATH = [...dirs, ...missing].join(delimiter);
+}
+
+ensureSystemPath();
 ensureNode();
 
 /** Runs a command in the repo root, inheriting stdio; exits on failure. */
