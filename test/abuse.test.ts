@@ -163,9 +163,10 @@ describe('REST abuse', () => {
         // large (Node's parser answers 431 and closes) or a body over the limit (413, then the server
         // closes while the client may still be sending: EPIPE/ECONNRESET on the client's side).
         // The same holds for a large body (2 MB) sent to a route that answers without reading it (an
-        // unknown method or path, a route that takes no body): the answer and close can beat the upload.
+        // unknown method or path, a route that takes no body), with or without odd headers before it
+        // ('many headers long value'): the answer and close can beat the upload.
         const refusedEarly =
-          a.kind.startsWith('long header') || a.kind.endsWith('over the body limit') || (a.kind === 'long value' && /EPIPE|ECONNRESET/.test(String(a.error)));
+          a.kind.startsWith('long header') || a.kind.endsWith('over the body limit') || (a.kind.endsWith('long value') && /EPIPE|ECONNRESET/.test(String(a.error)));
         if (s === 0 && !refusedEarly) resets.push(`${a.method} ${a.path.slice(0, 120)} [${a.kind}] ${a.error}`);
       });
       if (i % 200 === 0) {
