@@ -6,7 +6,8 @@ import { setFlagsFromString } from 'node:v8';
  * factor goes up to four times at high allocation rates, so a worker moving
  * records at full speed held two to three times its live heap in garbage
  * (peak RSS 310-340 MiB against about 40 MiB live, kafka -> no-op sink);
- * at 100 the same run peaks at 230 MiB, for about 5% of throughput.
+ * at 100 the same run peaks at 230 MiB, for about 5% of throughput in the
+ * median of four runs (single runs vary by more than that).
  */
 export const HEAP_GROWING_PERCENT = 100;
 
