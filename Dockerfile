@@ -18,7 +18,9 @@ COPY packages/connector-kit/package.json packages/connector-kit/
 COPY packages/connectors/package.json packages/connectors/
 COPY packages/worker/package.json packages/worker/
 COPY test/package.json test/
-RUN npm ci --no-audit --no-fund --ignore-scripts
+COPY patches patches
+# Dependency scripts stay off; the project's own dependency patches (patches/) are applied.
+RUN npm ci --no-audit --no-fund --ignore-scripts && npx patch-package --error-on-fail
 COPY packages/core/tsconfig.json packages/core/
 COPY packages/core/src packages/core/src
 COPY packages/connector-kit/tsconfig.json packages/connector-kit/

@@ -1,6 +1,6 @@
 // Shared by scripts/start.mjs and scripts/test.mjs: install, build, run.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, mkdirSync, rmSync, statSync, readdirSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -78,11 +78,16 @@ export function run(cmd, args, opts = {}) {
   }
 }
 
-/** npm ci when node_modules is missing or older than package-lock.json (by content). */
+/**
+ * npm ci when node_modules is missing or older than package-lock.json or the
+ * dependency patches of patches/ (by content; npm ci applies the patches).
+ */
 export function ensureInstalled() {
-  const lock = join(ROOT, 'package-lock.json');
+  const h = createHash('sha256').update(readFileSync(join(ROOT, 'package-lock.json')));
+  const patches = join(ROOT, 'patches');
+  for (const f of existsSync(patches) ? readdirSync(patches).sort() : []) h.update(f).update(readFileSync(join(patches, f)));
   const stamp = join(ROOT, 'node_modules/.ferry-lock-hash');
-  const hash = createHash('sha256').update(readFileSync(lock)).digest('hex');
+  const hash = h.digest('hex');
   if (existsSync(stamp) && readFileSync(stamp, 'utf8') === hash) return;
   say('installing dependencies (npm ci)');
   run('npm', ['ci', '--no-audit', '--no-fund']);

@@ -208,6 +208,46 @@ for (const impl of impls) {
       }
     });
 
+    it('one batch of records whose timestamps lie months apart, empty and large values: all exact', async () => {
+      // A backfill replays old records beside new ones: timestamp deltas inside one batch
+      // beyond 2^31 ms (24.8 days) must keep their sign and size (64-bit zig-zag varints).
+      const topic = uid('contract-ts');
+      await b.admin().ensureTopics([{ topic, numPartitions: 1 }]);
+      const p = b.producer({ clientId: uid('p') });
+      await p.connect();
+      // The broker refuses timestamps more than an hour ahead (log.message.timestamp.after.max.ms),
+      // so the batch starts in the past and the later records jump forward and back.
+      const now = Date.now();
+      const day = 86_400_000;
+      const big = Buffer.alloc(70_000, 7);
+      const sent = [
+        { ts: now - 400 * day, key: Buffer.from('a'), value: Buffer.from('first') },
+        { ts: now, key: Buffer.alloc(0), value: Buffer.alloc(0) },
+        { ts: now - 30 * day, key: null, value: big },
+        { ts: 0, key: Buffer.from('epoch'), value: null },
+        { ts: now - 400 * day + 1, key: Buffer.from('old'), value: Buffer.from('x'), headers: [{ key: 'h', value: Buffer.alloc(0) }] },
+      ];
+      try {
+        await p.send(sent.map((s) => ({ topic, key: s.key, value: s.value, timestamp: s.ts, headers: s.headers })));
+      } finally {
+        await p.disconnect();
+      }
+      const m = new Member(b, uid('g'));
+      await m.start({ topics: [topic] });
+      await waitFor(`${sent.length} records`, () => m.got.length >= sent.length);
+      await m.stop();
+      const got = [...m.got].sort((x, y) => x.offset - y.offset);
+      assert.equal(got.length, sent.length);
+      for (let i = 0; i < sent.length; i++) {
+        const s = sent[i]!;
+        const g = got[i]!;
+        assert.equal(g.timestamp, s.ts, `timestamp of record ${i}`);
+        assert.deepEqual(g.key, s.key, `key of record ${i}`);
+        assert.deepEqual(g.value, s.value, `value of record ${i}`);
+      }
+      assert.deepEqual(got[4]!.headers.map((h) => [h.key, h.value?.length]), [['h', 0]]);
+    });
+
     it('commits, and a new member of the group resumes from the committed offsets', async () => {
       const topic = uid('contract-commit');
       await b.admin().ensureTopics([{ topic, numPartitions: 2 }]);
