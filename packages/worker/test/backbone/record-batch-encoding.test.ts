@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createRecordsBatch, crc32c, readRecordsBatch, Reader } from '@platformatic/kafka';
+import { createRecordsBatch, crc32c, readRecordsBatch, readRecordsBatches, Reader, Writer } from '@platformatic/kafka';
 
 interface Msg {
   topic: string;
@@ -33,10 +33,25 @@ function decode(batch: Buffer) {
   return readRecordsBatch(Reader.from(batch));
 }
 
-function check(messages: Msg[]): void {
+/** The batch as a fetch response holds it: in socket-sized chunks of random sizes. */
+function chunked(batch: Buffer): Writer['dynamicBuffer'] {
+  const w = Writer.create();
+  for (let at = 0; at < batch.length; ) {
+    const n = Math.min(batch.length - at, 1 + rnd(4000));
+    w.append(batch.subarray(at, at + n));
+    at += n;
+  }
+  return w.dynamicBuffer;
+}
+
+function check(messages: Msg[], compression?: 'gzip'): void {
   const expected = messages.map((m) => ({ ...m, headers: m.headers && new Map(m.headers) }));
-  const batch = createRecordsBatch(messages as never, { producerId: 7n, producerEpoch: 1 }).buffer;
+  const batch = createRecordsBatch(messages as never, { producerId: 7n, producerEpoch: 1, compression }).buffer;
   const got = decode(batch);
+  // Two batches back to back, in chunks, decode to the same records.
+  const both = readRecordsBatches(Reader.from(chunked(Buffer.concat([batch, batch]))));
+  assert.equal(both.length, 2);
+  for (const again of both) assert.deepEqual(again, got);
   assert.equal(got.records.length, expected.length);
   for (let i = 0; i < expected.length; i++) {
     const e = expected[i]!;
@@ -79,6 +94,19 @@ describe('record batch encoding (produce path)', () => {
     }
   });
 
+  it('compressed batches (gzip) decode to the same records', () => {
+    const messages: Msg[] = Array.from({ length: 500 }, (_, i) => ({ topic: 't', partition: 0, key: i % 3 ? Buffer.from(`k${i}`) : null, value: Buffer.from(`value ${i} `.repeat(1 + (i % 7))), timestamp: 1_796_000_000_000n - BigInt(i) * 86_400_000n }));
+    check(messages, 'gzip');
+  });
+
+  it('a batch cut short is refused, not read as records', () => {
+    const messages = Array.from({ length: 50 }, (_, i) => ({ topic: 't', partition: 0, key: null, value: Buffer.from(`record ${i}`), timestamp: 5n }));
+    const batch = createRecordsBatch(messages as never, {}).buffer;
+    assert.throws(() => readRecordsBatch(Reader.from(batch.subarray(0, batch.length - 3))));
+    // A fetch response ending inside a batch: the whole batches before it only.
+    assert.equal(readRecordsBatches(Reader.from(Buffer.concat([batch, batch.subarray(0, batch.length - 3)]))).length, 1);
+  });
+
   it('timestamp deltas beyond 2^31 ms keep their sign and size', () => {
     const now = 1_796_000_000_000n;
     const day = 86_400_000n;
@@ -87,6 +115,12 @@ describe('record batch encoding (produce path)', () => {
       { topic: 't', partition: 0, key: null, value: Buffer.from('b'), timestamp: now - 30n * day },
       { topic: 't', partition: 0, key: null, value: Buffer.from('c'), timestamp: now + 40n * day },
       { topic: 't', partition: 0, key: null, value: Buffer.from('d'), timestamp: 0n },
+    ]);
+    // Beyond 49 bits, the widest deltas
+    check([
+      { topic: 't', partition: 0, key: null, value: null, timestamp: 2n ** 62n },
+      { topic: 't', partition: 0, key: null, value: null, timestamp: 0n },
+      { topic: 't', partition: 0, key: null, value: null, timestamp: 2n ** 62n + 2n ** 61n },
     ]);
   });
 
