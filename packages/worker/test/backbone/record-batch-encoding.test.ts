@@ -1,9 +1,9 @@
 /**
- * The produce path's record batch encoding, as patched in patches/ (see the
- * README's "Dependency patches"): records are written into one buffer, and
- * timestamp deltas use 64-bit zig-zag varints. Checked by decoding with the
- * client's own reader and by the batch CRC; the broker side of the same is in
- * backbone-contract.test.ts.
+ * Record batch encoding and decoding, as patched in patches/ (see the
+ * README's "Dependency patches"): records are written into one buffer,
+ * timestamp deltas use 64-bit zig-zag varints, and fetched batches are read
+ * whole or in chunks. Checked with the client's own reader and the batch CRC;
+ * the broker side of the same is in backbone-contract.test.ts.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -68,7 +68,7 @@ function check(messages: Msg[], compression?: 'gzip'): void {
   }
 }
 
-describe('record batch encoding (produce path)', () => {
+describe('record batch encoding and decoding', () => {
   it('random batches: null, empty and large keys and values, headers, timestamps near and far', () => {
     const base = BigInt(Date.now());
     for (let round = 0; round < 300; round++) {
