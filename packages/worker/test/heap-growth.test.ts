@@ -27,12 +27,18 @@ describe('heap growth', () => {
     assert.deepEqual(set, ['--heap-growing-percent=100', '--heap-growing-percent=100']);
   });
 
-  it('a factor set after start bounds old space: 2x stays below 5x under the same load, run after run', async () => {
+  it('a factor set after start bounds old space: 2x stays below 5x under the same load, in the median of five runs', async () => {
     // If V8 ignored a factor set after start, both would grow by its own heuristics and the order would be a coin toss.
-    for (let i = 0; i < 2; i++) {
-      const two = await peakOldSpace(100);
-      const five = await peakOldSpace(400);
-      assert.ok(two < five, `peak old space ${(two / 2 ** 20).toFixed(0)} MiB at 2x, ${(five / 2 ** 20).toFixed(0)} MiB at 5x`);
+    // One run's peak varies with when concurrent marking finishes (2x: 136-190 MiB, 5x: 170-350 MiB on a busy
+    // machine), so single pairs can cross; the medians of five interleaved runs of each do not.
+    const two: number[] = [];
+    const five: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      two.push(await peakOldSpace(100));
+      five.push(await peakOldSpace(400));
     }
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const mib = (xs: number[]) => xs.map((x) => (x / 2 ** 20).toFixed(0)).join(', ');
+    assert.ok(median(two) < median(five), `peak old space in MiB at 2x: ${mib(two)}; at 5x: ${mib(five)}`);
   });
 });
