@@ -18,10 +18,11 @@ interface Msg {
   headers?: Map<Buffer, Buffer | null>;
 }
 
+// A 32-bit LCG in exact integer arithmetic (a plain product passes 2^53 and loses the low bits); its upper bits.
 let seed = 11;
 const rnd = (n: number): number => {
-  seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-  return seed % n;
+  seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+  return (seed >>> 8) % n;
 };
 const bytes = (n: number): Buffer => Buffer.from(Array.from({ length: n }, () => rnd(256)));
 
