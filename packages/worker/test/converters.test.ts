@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { DataError, Schemas, type Schema } from '@ferry/core';
 import { ByteArrayConverter, JsonConverter, StringConverter } from '../src/converters/index.js';
 import { decimalFromBase64, decimalToBase64, javaBigDecimalString } from '../src/converters/decimal.js';
-import { hasLongInteger } from '../src/converters/json-text.js';
+import { hasLongInteger, plainJsonString } from '../src/converters/json-text.js';
 
 /**
  * Reference outputs of Apache Kafka Connect's own JsonConverter, written by
@@ -231,6 +231,15 @@ const cases: Record<string, { schema: Schema | null; value: unknown; readBack?: 
   },
 };
 
+/** A repeatable random integer below n (32-bit LCG, exact in integer arithmetic; its upper bits). */
+function seededRandom(seed: number): (n: number) => number {
+  let s = seed >>> 0;
+  return (n) => {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    return (s >>> 8) % n;
+  };
+}
+
 function json(config: Record<string, string> = {}): JsonConverter {
   const c = new JsonConverter();
   c.configure(config, false);
@@ -342,13 +351,44 @@ describe('JsonConverter', () => {
     assert.equal(hasLongInteger('[123456789012345,1234567890123456]'), true);
     // Random texts of digits and separators: the same answer as the exact expression over the whole text.
     const exact = /(?<![\d.])\d{16,}(?![\d.eE])/;
-    let seed = 7;
-    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+    const rnd = seededRandom(7);
     for (let k = 0; k < 2000; k++) {
       let t = '';
       while (t.length < 120) t += rnd(5) === 0 ? ',.e '[rnd(4)] : '0123456789'.repeat(rnd(3) + 1).slice(0, rnd(22));
       assert.equal(hasLongInteger(t), exact.test(t), t);
     }
+  });
+
+  it('reads a string token without escapes straight from the bytes, exactly as JSON.parse reads it', () => {
+    const c = json({ 'schemas.enable': 'false' });
+    assert.equal(plainJsonString(Buffer.from('"k123"')), 'k123');
+    assert.equal(plainJsonString(Buffer.from('""')), '');
+    assert.equal(plainJsonString(Buffer.from('"a\\"b"')), undefined, 'an escape goes to JSON.parse');
+    assert.equal(plainJsonString(Buffer.from(' "a"')), undefined, 'so does whitespace around the token');
+    assert.equal(plainJsonString(Buffer.from('"')), undefined);
+    assert.throws(() => c.toConnectData('t', Buffer.from('"a"b"')), DataError);
+    assert.throws(() => c.toConnectData('t', Buffer.from([0x22, 0x61, 0x09, 0x62, 0x22])), DataError, 'a raw control character');
+    // Random byte strings (quotes, backslashes, control bytes, valid and broken UTF-8), mostly
+    // between quotes: the converter's answer, or its refusal, is JSON.parse's.
+    const pieces = [[0x22], [0x5c], [0x5c, 0x22], [0x1f], [0x20], [0x61], [0x7f], [0xc3, 0xa9], [0xe2, 0x82, 0xac], [0xf0, 0x9f, 0x98, 0x80], [0xe2, 0x82], [0x80], [0xff], [0x5c, 0x75, 0x30, 0x30, 0x34, 0x31]];
+    const rnd = seededRandom(11);
+    let plain = 0;
+    for (let k = 0; k < 20000; k++) {
+      const body: number[] = [];
+      for (let i = rnd(8); i > 0; i--) body.push(...pieces[rnd(pieces.length)]!);
+      const bytes = Buffer.from(rnd(10) === 0 ? body : [0x22, ...body, 0x22]);
+      if (bytes.length === 0) continue; // null, as in Kafka Connect
+      if (plainJsonString(bytes) !== undefined) plain++;
+      let expected: unknown;
+      try {
+        expected = JSON.parse(bytes.toString('utf8'));
+      } catch {
+        assert.throws(() => c.toConnectData('t', bytes), DataError, bytes.toString('hex'));
+        continue;
+      }
+      assert.deepEqual(c.toConnectData('t', bytes).value, expected, bytes.toString('hex'));
+    }
+    assert.ok(plain > 2000, `the fast path served ${plain} of the texts`);
   });
 
   it('refuses a Decimal with more digits than its scale, as Kafka Connect refuses a mismatched scale', () => {

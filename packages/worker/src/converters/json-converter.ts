@@ -10,7 +10,7 @@ import {
   type SchemaAndValue,
 } from '@ferry/core';
 import { decimalFromBase64, decimalToBase64, decimalToNumericJson, normalizeDecimal } from './decimal.js';
-import { ExactNumber, floatingJson, hasLongInteger, jsonString, parseJsonExact, plainNumbers, toJacksonText } from './json-text.js';
+import { ExactNumber, floatingJson, hasLongInteger, jsonString, parseJsonExact, plainJsonString, plainNumbers, toJacksonText } from './json-text.js';
 import { FERRY_VERSION } from '@ferry/connector-kit';
 
 export const JsonConverterConfig = defineConfig({
@@ -484,6 +484,10 @@ export class JsonConverter implements Converter {
 
   toConnectData(_topic: string, data: Buffer | null): SchemaAndValue {
     if (data === null || data.length === 0) return { schema: null, value: null };
+    if (!this.schemasEnabled) {
+      const plain = plainJsonString(data);
+      if (plain !== undefined) return { schema: null, value: plain };
+    }
     const text = data.toString('utf8');
     if (!this.schemasEnabled) return { schema: null, value: this.parse(text, hasLongInteger(text), false) };
     try {

@@ -133,6 +133,24 @@ export class ExactNumber {
 /** An integer token of 16 or more digits: maybe past 2^53. */
 const LONG_INTEGER = /(?<![\d.])\d{16,}(?![\d.eE])/;
 
+/**
+ * The string a JSON text holds when it is one string token without escapes
+ * (`"k123"`, the usual record key), read straight from the bytes; undefined
+ * for any other text, which goes through JSON.parse. For such texts this is
+ * exactly what JSON.parse(bytes.toString('utf8')) returns, at a fifth of the
+ * cost: a `"` or `\` inside means escapes or an invalid text, a byte below
+ * 0x20 an invalid one, and bytes of multi-byte UTF-8 sequences are all >= 0x80.
+ */
+export function plainJsonString(bytes: Buffer): string | undefined {
+  const last = bytes.length - 1;
+  if (last < 1 || bytes[0] !== 0x22 || bytes[last] !== 0x22) return undefined;
+  for (let i = 1; i < last; i++) {
+    const c = bytes[i]!;
+    if (c === 0x22 || c === 0x5c || c < 0x20) return undefined;
+  }
+  return bytes.toString('utf8', 1, last);
+}
+
 /** True when the text may hold an integer a double cannot hold exactly (cheap pre-check for {@link parseJsonExact}). */
 export function hasLongInteger(text: string): boolean {
   // Every run of 16 digits covers one position of each residue modulo 16, so probing
