@@ -7,7 +7,17 @@
  *   2. FileStreamSource -> Kafka (batch.size 2000)
  *   3. Kafka -> our no-op sink  vs  Kafka -> their FileStreamSink to tmpfs (/dev/shm)
  *
+ * and, with `--postgres` (npm run bench:vs-debezium), the PostgreSQL paths
+ * against Debezium's connectors loaded into the same Kafka Connect:
+ *
+ *   pg-snapshot  PostgresCdcSource vs Debezium PostgresConnector: initial snapshot of a table -> Kafka
+ *   pg-stream    the same two, streaming: one transaction updating every row -> Kafka
+ *                (the clock starts at its commit, once both connectors' slots are active)
+ *   pg-upsert    Kafka -> PostgresSink vs Debezium JdbcSinkConnector: upsert by the record key
+ *                (JsonConverter with schemas, which Debezium's sink needs, on both sides)
+ *
  *   npm run bench:vs-kafka-connect       (BENCH_RECORDS, default 1000000; BENCH_ROUNDS, default 1;
+ *                                         BENCH_PG_ROWS: rows of the pg-* pipelines, default 200000;
  *                                         BENCH_PIPELINES, BENCH_SIDES: subsets, comma-separated;
  *                                         BENCH_PROF=<dir>: our worker writes a CPU profile there;
  *                                         BENCH_NODE_FLAGS: our worker's Node.js flags, default --max-semi-space-size=8)
@@ -27,6 +37,7 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rm
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 import { LogManager, PlatformaticBackbone } from '@ferry/worker';
 // @ts-expect-error: the stack scripts are plain JavaScript without types
 import { ensureDir, fingerprint, mvnCopyDependencies } from '../scripts/stack/lib/cache.mjs';
@@ -41,6 +52,12 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
 const BROKER = process.env.KAFKA_BOOTSTRAP ?? '127.0.0.1:9092';
 const POM = join(ROOT, 'bench/kafka-connect/pom.xml');
 const CONNECT_VERSION = readFileSync(POM, 'utf8').match(/<connect\.version>([^<]+)</)![1]!;
+const DEBEZIUM_POMS = ['postgres', 'jdbc'].map((name) => {
+  const pom = join(ROOT, `bench/debezium/${name}.pom.xml`);
+  return { name, pom, version: readFileSync(pom, 'utf8').match(/<debezium\.version>([^<]+)</)![1]! };
+});
+const PG_URL = process.env.FERRY_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const PG_ROWS = Number(process.env.BENCH_PG_ROWS ?? 200_000);
 const OUR_PORT = 18183;
 const THEIR_PORT = 18184;
 const CLK_TCK = 100;
@@ -162,6 +179,15 @@ async function connectLibs(): Promise<string> {
   return dir;
 }
 
+/** Kafka Connect's plugin.path holding Debezium's connectors, one folder (one class loader) each. */
+async function debeziumPlugins(): Promise<string> {
+  const root = join(cacheDir() as string, 'debezium-plugins');
+  for (const { name, pom, version } of DEBEZIUM_POMS) {
+    await ensureDir(join(root, `${name}-${version}`), fingerprint([pom]), (tmp: string) => mvnCopyDependencies(pom, tmp, { log: say }), { log: say, what: `the Debezium ${name} jar download` });
+  }
+  return root;
+}
+
 function say(msg: string): void {
   process.stderr.write(`[bench] ${msg}\n`);
 }
@@ -181,7 +207,7 @@ async function http(port: number, method: string, path: string, body?: unknown):
   return { status: r.status, text: await r.text() };
 }
 
-async function startSide(name: Sample['side'], dir: string, libs: string): Promise<Side> {
+async function startSide(name: Sample['side'], dir: string, libs: string, theirPlugins?: string): Promise<Side> {
   mkdirSync(dir, { recursive: true });
   let proc: ChildProcess;
   let port: number;
@@ -223,6 +249,7 @@ async function startSide(name: Sample['side'], dir: string, libs: string): Promi
         'value.converter=org.apache.kafka.connect.json.JsonConverter',
         'key.converter.schemas.enable=false',
         'value.converter.schemas.enable=false',
+        ...(theirPlugins ? [`plugin.path=${theirPlugins}`] : []),
         '',
       ].join('\n'),
     );
@@ -249,24 +276,176 @@ async function startSide(name: Sample['side'], dir: string, libs: string): Promi
   return { name, proc, port };
 }
 
+/** Throws with the trace when the connector or one of its tasks failed: waiting on would only time out. */
+async function assertNotFailed(s: Side, name: string): Promise<void> {
+  const r = await http(s.port, 'GET', `/connectors/${name}/status`).catch(() => undefined);
+  if (r?.status !== 200) return;
+  const st = JSON.parse(r.text) as { connector: { state: string; trace?: string }; tasks: Array<{ state: string; trace?: string }> };
+  const failed = [st.connector, ...st.tasks].find((x) => x.state === 'FAILED');
+  if (!failed) return;
+  const lines = (failed.trace ?? '').split('\n');
+  throw new Error(`${s.name}: ${name} failed: ${[lines[0], ...lines.filter((l) => l.startsWith('Caused by'))].join('\n')}`);
+}
+
 async function stopSide(s: Side): Promise<void> {
   s.proc.kill('SIGTERM');
   await Promise.race([new Promise((r) => s.proc.once('exit', r)), sleep(15000)]);
   if (s.proc.exitCode === null) s.proc.kill('SIGKILL');
 }
 
-type Pipeline = 'kafka-to-file' | 'file-to-kafka' | 'kafka-to-noop';
+type Pipeline = 'kafka-to-file' | 'file-to-kafka' | 'kafka-to-noop' | 'pg-snapshot' | 'pg-stream' | 'pg-upsert';
+const KAFKA_PIPELINES: Pipeline[] = ['kafka-to-file', 'file-to-kafka', 'kafka-to-noop'];
+const PG_PIPELINES: Pipeline[] = ['pg-snapshot', 'pg-stream', 'pg-upsert'];
+const isPg = (p: Pipeline) => p.startsWith('pg-');
 
-async function runOne(pipeline: Pipeline, side: Sample['side'], libs: string, runDir: string): Promise<Sample> {
+async function withPg<T>(f: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString: PG_URL });
+  await c.connect();
+  try {
+    return await f(c);
+  } finally {
+    await c.end();
+  }
+}
+
+/** The CDC source table both sides read, ~100 bytes a row as in the Kafka pipelines. */
+async function fillPgTable(table: string): Promise<void> {
+  await withPg(async (c) => {
+    await c.query(`CREATE TABLE ${table} (id bigint PRIMARY KEY, "user" text NOT NULL, amount double precision NOT NULL, ts bigint NOT NULL, note text NOT NULL)`);
+    await c.query(
+      `INSERT INTO ${table} SELECT i, 'user-' || (i % 1000), (i % 10000) / 100.0, 1700000000000 + i, repeat('x', 22) FROM generate_series(0, $1 - 1) AS i`,
+      [PG_ROWS],
+    );
+    await c.query(`VACUUM ANALYZE ${table}`);
+  });
+}
+
+/** The sink's input: keys and values with their schemas (Debezium's JDBC sink needs them). */
+async function fillPgInputTopic(topic: string): Promise<void> {
+  await backbone.admin().ensureTopics([{ topic, numPartitions: 1 }]);
+  const keySchema = '{"type":"struct","fields":[{"type":"int64","optional":false,"field":"id"}],"optional":false,"name":"bench.Key"}';
+  const valueSchema =
+    '{"type":"struct","fields":[{"type":"int64","optional":false,"field":"id"},{"type":"string","optional":false,"field":"user"},' +
+    '{"type":"double","optional":false,"field":"amount"},{"type":"int64","optional":false,"field":"ts"},{"type":"string","optional":false,"field":"note"}],"optional":false,"name":"bench.Value"}';
+  const p = backbone.producer({ clientId: 'bench-fill-pg' });
+  await p.connect();
+  try {
+    // 500 records of ~700 bytes: a batch stays under the broker's message.max.bytes (1 MiB).
+    for (let start = 0; start < PG_ROWS; start += 500) {
+      const n = Math.min(500, PG_ROWS - start);
+      await p.send(
+        Array.from({ length: n }, (_, k) => ({
+          topic,
+          key: Buffer.from(`{"schema":${keySchema},"payload":{"id":${start + k}}}`),
+          value: Buffer.from(`{"schema":${valueSchema},"payload":${value(start + k)}}`),
+        })),
+      );
+    }
+  } finally {
+    await p.disconnect();
+  }
+}
+
+/** Drops what a CDC run left in the server: its slot (once its walsender is gone) and its publication. */
+async function dropPgRun(slot: string, publication: string): Promise<void> {
+  await withPg(async (c) => {
+    await until(`slot ${slot} released`, async () => {
+      const r = await c.query('SELECT active FROM pg_replication_slots WHERE slot_name = $1', [slot]);
+      if (r.rowCount === 0) return true;
+      if (r.rows[0].active) return false;
+      await c.query('SELECT pg_drop_replication_slot($1)', [slot]).catch(() => undefined);
+      return false;
+    }, 60_000, 250);
+    await c.query(`DROP PUBLICATION IF EXISTS ${publication}`);
+  });
+}
+
+async function pgCount(table: string): Promise<number> {
+  return withPg(async (c) => Number((await c.query(`SELECT count(*) AS n FROM ${table}`)).rows[0].n)).catch(() => 0);
+}
+
+/** Connector configs of the pg-* pipelines, ours and Debezium's, for the same work. */
+function pgConfig(pipeline: Pipeline, java: boolean, id: string): Record<string, string> {
+  const u = new URL(PG_URL);
+  if (pipeline === 'pg-upsert') {
+    const converters = java
+      ? { 'key.converter': 'org.apache.kafka.connect.json.JsonConverter', 'value.converter': 'org.apache.kafka.connect.json.JsonConverter' }
+      : { 'key.converter': 'JsonConverter', 'value.converter': 'JsonConverter' };
+    const common = { 'tasks.max': '1', topics: pgInputTopic, ...converters, 'key.converter.schemas.enable': 'true', 'value.converter.schemas.enable': 'true' };
+    return java
+      ? {
+          ...common,
+          'connector.class': 'io.debezium.connector.jdbc.JdbcSinkConnector',
+          'connection.url': `jdbc:postgresql://${u.host}${u.pathname}`,
+          'connection.username': decodeURIComponent(u.username),
+          'connection.password': decodeURIComponent(u.password) || 'unused',
+          'insert.mode': 'upsert',
+          'primary.key.mode': 'record_key',
+          'primary.key.fields': 'id',
+          'schema.evolution': 'basic',
+          // The column "user" is a reserved word: ours quotes every identifier, theirs only when asked.
+          'quote.identifiers': 'true',
+          // Their fastest PostgreSQL write: one INSERT ... SELECT FROM unnest(...) per batch (off by default).
+          'dialect.postgres.unnest.insert.enabled': 'true',
+          'collection.name.format': id,
+          'batch.size': '3000',
+          // Kafka Connect hands put() at most max.poll.records (500) records: as many as our batches.
+          'consumer.override.max.poll.records': '3000',
+        }
+      : { ...common, 'connector.class': 'PostgresSink', 'connection.url': PG_URL, 'insert.mode': 'upsert', 'pk.mode': 'record_key', 'pk.fields': 'id', 'auto.create': 'true', 'table.name.format': id, 'batch.size': '3000' };
+  }
+  const snapshot = pipeline === 'pg-snapshot';
+  const common = { 'tasks.max': '1', 'topic.prefix': id, 'slot.name': id, 'publication.name': id, 'publication.autocreate.mode': 'filtered', 'table.include.list': `public.${pgTable}`, 'slot.drop.on.stop': 'true' };
+  return java
+    ? {
+        ...common,
+        'connector.class': 'io.debezium.connector.postgresql.PostgresConnector',
+        'plugin.name': 'pgoutput',
+        'database.hostname': u.hostname,
+        'database.port': u.port || '5432',
+        'database.user': decodeURIComponent(u.username),
+        'database.password': decodeURIComponent(u.password) || 'unused',
+        'database.dbname': u.pathname.slice(1),
+        'snapshot.mode': snapshot ? 'initial' : 'no_data',
+      }
+    : { ...common, 'connector.class': 'PostgresCdcSource', 'connection.url': PG_URL, 'snapshot.mode': snapshot ? 'initial' : 'never' };
+}
+
+async function runOne(pipeline: Pipeline, side: Sample['side'], libs: string, runDir: string, theirPlugins?: string): Promise<Sample> {
   const tag = `${pipeline}-${side}-${Date.now().toString(36)}`;
   const dir = join(runDir, tag);
-  const s = await startSide(side, dir, libs);
+  const s = await startSide(side, dir, libs, theirPlugins);
+  const records = isPg(pipeline) ? PG_ROWS : N;
   try {
     const java = side === 'kafka-connect';
     let config: Record<string, string>;
     let done: () => Promise<boolean> | boolean;
+    /** Runs once the connector is created, before the clock starts. */
+    let ready: (() => Promise<void>) | undefined;
     const name = `bench-${tag}`;
-    if (pipeline === 'file-to-kafka') {
+    if (isPg(pipeline)) {
+      const id = `bench_${tag.replace(/[^a-z0-9]/g, '_')}`;
+      config = pgConfig(pipeline, java, id);
+      if (pipeline === 'pg-upsert') {
+        done = async () => (await pgCount(id)) >= records;
+        cleanups.push(() => withPg((c) => c.query(`DROP TABLE IF EXISTS ${id}`)));
+      } else {
+        const topic = `${id}.public.${pgTable}`;
+        done = async () => (await topicTotal(topic)) >= records;
+        cleanups.push(() => dropPgRun(id, id));
+        if (pipeline === 'pg-stream') {
+          // Streams from the slot the connector creates: once it is active, every row changes in one
+          // transaction, and the clock starts at its commit (pgoutput sends a transaction when it commits).
+          ready = async () => {
+            await withPg(async (c) => {
+              await until(`${side}'s slot ${id}`, async () => (await c.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1 AND active', [id])).rowCount === 1, 180_000, 100);
+              await c.query(`UPDATE ${pgTable} SET amount = amount + 1`);
+            });
+          };
+          cleanups.push(() => withPg((c) => c.query(`VACUUM ${pgTable}`)));
+        }
+      }
+    } else if (pipeline === 'file-to-kafka') {
       const file = join(runDir, 'input.jsonl');
       const topic = `bench-out-${tag}`;
       await backbone.admin().ensureTopics([{ topic, numPartitions: 1 }]);
@@ -291,42 +470,80 @@ async function runOne(pipeline: Pipeline, side: Sample['side'], libs: string, ru
       }
     }
     const pid = s.proc.pid!;
-    const cpu0 = cpuSeconds(pid);
-    const t0 = performance.now();
+    let cpu0 = cpuSeconds(pid);
+    let t0 = performance.now();
     const r = await http(s.port, 'POST', '/connectors', { name, config });
     if (r.status !== 201) throw new Error(`${side}: creating the connector answered ${r.status}: ${r.text}`);
+    if (ready) {
+      await ready();
+      cpu0 = cpuSeconds(pid);
+      t0 = performance.now();
+    }
     // Not too often: the worker renders its metrics for every poll.
-    await until(`${side} ${pipeline}`, done, 900_000, pipeline === 'kafka-to-noop' && !java ? 200 : 50);
+    let checked = Date.now();
+    await until(`${side} ${pipeline}`, async () => {
+      if (await done()) return true;
+      if (Date.now() - checked > 2000) {
+        checked = Date.now();
+        await assertNotFailed(s, name);
+      }
+      return false;
+    }, 900_000, pipeline === 'kafka-to-noop' && !java ? 200 : isPg(pipeline) ? 100 : 50);
     const seconds = (performance.now() - t0) / 1000;
     const cpu = cpuSeconds(pid) - cpu0;
     const rss = peakRssMiB(pid);
     await http(s.port, 'DELETE', `/connectors/${name}`).catch(() => undefined);
-    return { side, seconds, recordsPerSec: N / seconds, cpuSeconds: cpu, cpuPerMillion: (cpu * 1e6) / N, peakRssMiB: rss };
+    return { side, seconds, recordsPerSec: records / seconds, cpuSeconds: cpu, cpuPerMillion: (cpu * 1e6) / records, peakRssMiB: rss };
   } finally {
     await stopSide(s);
-    for (const c of cleanups.splice(0)) c();
+    for (const c of cleanups.splice(0)) await c();
   }
 }
 
-const cleanups: Array<() => void> = [];
+const cleanups: Array<() => unknown> = [];
 /** Worker processes of this run, killed if the benchmark is interrupted or fails. */
 const live = new Set<ChildProcess>();
 let inputTopic = '';
+let pgTable = '';
+let pgInputTopic = '';
+
+/** Our connector and theirs, per pipeline. */
+const LABELS: Record<Pipeline, [string, string]> = {
+  'kafka-to-file': ['FileStreamSink', 'FileStreamSink'],
+  'file-to-kafka': ['FileStreamSource', 'FileStreamSource'],
+  'kafka-to-noop': ['no-op sink', 'FileStreamSink to /dev/shm'],
+  'pg-snapshot': ['PostgresCdcSource', 'Debezium PostgresConnector'],
+  'pg-stream': ['PostgresCdcSource', 'Debezium PostgresConnector'],
+  'pg-upsert': ['PostgresSink', 'Debezium JdbcSinkConnector'],
+};
 
 function fmt(n: number, d = 0): string {
   return n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 }
 
 async function main(): Promise<void> {
+  const pipelines = (process.env.BENCH_PIPELINES?.split(',') ?? (process.argv.includes('--postgres') ? PG_PIPELINES : KAFKA_PIPELINES)) as Pipeline[];
+  const unknown = pipelines.filter((p) => !KAFKA_PIPELINES.includes(p) && !PG_PIPELINES.includes(p));
+  if (unknown.length) throw new Error(`unknown pipeline(s) ${unknown.join(', ')}: pick from ${[...KAFKA_PIPELINES, ...PG_PIPELINES].join(', ')}`);
   const libs = await connectLibs();
+  const theirPlugins = pipelines.some(isPg) ? await debeziumPlugins() : undefined;
   const runDir = mkdtempSync(join(process.env.BENCH_DIR ?? tmpdir(), 'ferry-vs-kc-'));
-  say(`${N} records, ${ROUNDS} round(s); Kafka Connect ${CONNECT_VERSION}; files in ${runDir}`);
-  inputTopic = `bench-in-${Date.now().toString(36)}`;
-  say(`filling ${inputTopic} and the source file`);
-  await fillTopic(inputTopic);
-  await fillFile(join(runDir, 'input.jsonl'));
-  say(`input: ${fmt(statSync(join(runDir, 'input.jsonl')).size / N)} bytes per record`);
-  const pipelines = (process.env.BENCH_PIPELINES ?? 'kafka-to-file,file-to-kafka,kafka-to-noop').split(',') as Pipeline[];
+  const stamp = Date.now().toString(36);
+  say(`${ROUNDS} round(s); Kafka Connect ${CONNECT_VERSION}${theirPlugins ? `, Debezium ${DEBEZIUM_POMS.map((d) => `${d.name} ${d.version}`).join(', ')}` : ''}; files in ${runDir}`);
+  if (pipelines.some((p) => !isPg(p))) {
+    inputTopic = `bench-in-${stamp}`;
+    say(`filling ${inputTopic} and the source file with ${N} records`);
+    await fillTopic(inputTopic);
+    await fillFile(join(runDir, 'input.jsonl'));
+    say(`input: ${fmt(statSync(join(runDir, 'input.jsonl')).size / N)} bytes per record`);
+  }
+  if (pipelines.some(isPg)) {
+    pgTable = `bench_src_${stamp}`;
+    pgInputTopic = `bench-pg-in-${stamp}`;
+    say(`filling table ${pgTable} and topic ${pgInputTopic} with ${PG_ROWS} rows`);
+    await fillPgTable(pgTable);
+    await fillPgInputTopic(pgInputTopic);
+  }
   const sides = (process.env.BENCH_SIDES ?? 'ferry,kafka-connect').split(',');
   const rows: string[] = [];
   let k = 0;
@@ -337,15 +554,14 @@ async function main(): Promise<void> {
       for (const side of order) {
         if (!sides.includes(side)) continue;
         say(`${pipeline}: ${side}`);
-        res[side] = await runOne(pipeline, side, libs, runDir);
+        res[side] = await runOne(pipeline, side, libs, runDir, isPg(pipeline) ? theirPlugins : undefined);
         const x = res[side]!;
         say(`  ${fmt(x.recordsPerSec)} rec/s, ${fmt(x.seconds, 2)} s, CPU ${fmt(x.cpuSeconds, 2)} s (${fmt(x.cpuPerMillion, 2)} s per 1M), peak RSS ${fmt(x.peakRssMiB)} MiB`);
       }
       const a = res.ferry;
       const b = res['kafka-connect'];
       if (!a || !b) continue;
-      const theirs = pipeline === 'kafka-to-noop' ? 'FileStreamSink to /dev/shm' : pipeline === 'kafka-to-file' ? 'FileStreamSink' : 'FileStreamSource';
-      const ours = pipeline === 'kafka-to-noop' ? 'no-op sink' : theirs;
+      const [ours, theirs] = LABELS[pipeline];
       rows.push(
         `| ${round + 1} | ${pipeline} (ours: ${ours}; theirs: ${theirs}) | ${order[0]} | ${fmt(a.recordsPerSec)} | ${fmt(b.recordsPerSec)} | ${fmt(a.recordsPerSec / b.recordsPerSec, 2)} | ${fmt(a.peakRssMiB)} | ${fmt(b.peakRssMiB)} | ${fmt(a.peakRssMiB / b.peakRssMiB, 2)} | ${fmt(a.cpuPerMillion, 2)} | ${fmt(b.cpuPerMillion, 2)} | ${fmt(a.cpuPerMillion / b.cpuPerMillion, 2)} |`,
       );
@@ -353,7 +569,7 @@ async function main(): Promise<void> {
   }
   process.stdout.write(
     [
-      `\n${N} records per run, tasks.max=1, JsonConverter (schemas off), Kafka Connect ${CONNECT_VERSION} (-Xms256M -Xmx2G), Node.js ${process.versions.node}`,
+      `\n${pipelines.some((p) => !isPg(p)) ? `${N} records per Kafka run` : ''}${pipelines.some(isPg) ? `${pipelines.some((p) => !isPg(p)) ? ', ' : ''}${PG_ROWS} rows per pg-* run` : ''}, tasks.max=1, JsonConverter (schemas off${pipelines.includes('pg-upsert') ? '; on for pg-upsert' : ''}), Kafka Connect ${CONNECT_VERSION} (-Xms256M -Xmx2G)${theirPlugins ? `, Debezium ${DEBEZIUM_POMS.map((d) => `${d.name} ${d.version}`).join(', ')}` : ''}, Node.js ${process.versions.node}`,
       '| round | pipeline | first | ferry rec/s | KC rec/s | ratio | ferry peak RSS MiB | KC peak RSS MiB | ratio | ferry CPU s/1M | KC CPU s/1M | ratio |',
       '|---|---|---|---|---|---|---|---|---|---|---|---|',
       ...rows,
@@ -362,6 +578,7 @@ async function main(): Promise<void> {
     ].join('\n'),
   );
   rmSync(runDir, { recursive: true, force: true });
+  if (pgTable) await withPg((c) => c.query(`DROP TABLE IF EXISTS ${pgTable}`));
   await backbone.close();
 }
 
