@@ -208,6 +208,39 @@ for (const impl of impls) {
       }
     });
 
+    it('sends and consumes without Node.js warnings about its timers', async () => {
+      // kafkajs set a negative timeout after each answer when no request waited: Node.js 24
+      // printed a TimeoutNegativeWarning to the worker's stderr (patched, see README).
+      const warnings: string[] = [];
+      const onWarning = (w: Error) => {
+        if (w.name === 'TimeoutNegativeWarning') warnings.push(w.message);
+      };
+      process.on('warning', onWarning);
+      try {
+        const topic = uid('contract-warn');
+        await b.admin().ensureTopics([{ topic, numPartitions: 2 }]);
+        const p = b.producer({ clientId: uid('p') });
+        await p.connect();
+        try {
+          for (let i = 0; i < 20; i++) await p.send([{ topic, key: Buffer.from(String(i)), value: Buffer.from('v') }]);
+        } finally {
+          await p.disconnect();
+        }
+        const m = new Member(b, uid('g'));
+        await m.start({ topics: [topic] });
+        try {
+          await waitFor('20 records', () => m.got.length >= 20);
+        } finally {
+          await m.stop();
+        }
+        // Warnings reach their listeners on a later tick.
+        await new Promise((r) => setImmediate(r));
+      } finally {
+        process.off('warning', onWarning);
+      }
+      assert.deepEqual(warnings, []);
+    });
+
     it('one batch of records whose timestamps lie months apart, empty and large values: all exact', async () => {
       // A backfill replays old records beside new ones: timestamp deltas inside one batch
       // beyond 2^31 ms (24.8 days) must keep their sign and size (64-bit zig-zag varints).
