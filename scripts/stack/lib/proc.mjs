@@ -64,6 +64,14 @@ export function which(cmd) {
   return null;
 }
 
+/**
+ * A system administration tool (useradd, runuser): on PATH, or in the sbin
+ * folders a non-login shell's PATH (or `env -i`'s) may leave out.
+ */
+export function systemTool(cmd) {
+  return which(cmd) ?? ['/usr/local/sbin', '/usr/sbin', '/sbin'].map((d) => path.join(d, cmd)).find(isExecutable) ?? null;
+}
+
 function isExecutable(p) {
   try {
     fs.accessSync(p, fs.constants.X_OK);

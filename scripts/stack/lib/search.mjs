@@ -112,7 +112,8 @@ export function searchService(opts) {
       writeConfig(path.join(ctx.dir, 'config'), opts.yml(ctx.dir));
       await giveToServiceUser(user, dirs);
       if (user) {
-        const probe = await run('runuser', ['-u', user, '--', 'test', '-w', path.join(ctx.dir, 'data'), '-a', '-x', path.join(home(), 'bin', distName)], { check: false });
+        const { cmd, args } = asUser(user, 'test', ['-w', path.join(ctx.dir, 'data'), '-a', '-x', path.join(home(), 'bin', distName)]);
+        const probe = await run(cmd, args, { check: false });
         if (probe.code !== 0) {
           throw new Error(`user ${user} cannot reach ${ctx.dir} or ${home()}: every parent folder needs o+x (check STACK_DIR/STACK_CACHE)`);
         }

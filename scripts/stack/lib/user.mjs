@@ -2,7 +2,7 @@
 // run as a system user of their own (created on first use), via runuser.
 import path from 'node:path';
 import { cacheDir } from './paths.mjs';
-import { run, which } from './proc.mjs';
+import { run, systemTool } from './proc.mjs';
 import { withLock } from './lock.mjs';
 
 export const SERVICE_USER = process.env.STACK_SERVICE_USER || 'ferry-es';
@@ -19,9 +19,10 @@ export async function ensureServiceUser({ log } = {}) {
   if (await userExists(SERVICE_USER)) return SERVICE_USER;
   return withLock(path.join(cacheDir(), 'useradd.lock'), async () => {
     if (await userExists(SERVICE_USER)) return SERVICE_USER;
-    if (!which('useradd')) throw new Error('useradd not found; cannot create the user that runs the search server');
+    const useradd = systemTool('useradd');
+    if (!useradd) throw new Error('useradd not found; cannot create the user that runs the search server');
     log?.(`creating system user ${SERVICE_USER}`);
-    await run('useradd', ['--system', '--user-group', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/usr/sbin/nologin', SERVICE_USER]);
+    await run(useradd, ['--system', '--user-group', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/usr/sbin/nologin', SERVICE_USER]);
     return SERVICE_USER;
   });
 }
@@ -35,6 +36,7 @@ export async function giveToServiceUser(user, dirs) {
 /** Wrap a command so it runs as `user` (or unchanged when user is null). */
 export function asUser(user, cmd, args) {
   if (!user) return { cmd, args };
-  if (!which('runuser')) throw new Error('runuser not found (util-linux)');
-  return { cmd: 'runuser', args: ['-u', user, '--', cmd, ...args] };
+  const runuser = systemTool('runuser');
+  if (!runuser) throw new Error('runuser not found (util-linux)');
+  return { cmd: runuser, args: ['-u', user, '--', cmd, ...args] };
 }
