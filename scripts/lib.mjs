@@ -4,6 +4,7 @@ import { existsSync, readFileSync, writeFileSync, mkdirSync, rmSync, statSync, r
 import { createHash } from 'node:crypto';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SBIN_DIRS } from './stack/lib/proc.mjs';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -62,7 +63,7 @@ function ensureNode() {
  */
 function ensureSystemPath() {
   const dirs = (process.env.PATH ?? '').split(delimiter).filter(Boolean);
-  const missing = ['/usr/local/sbin', '/usr/sbin', '/sbin'].filter((d) => !dirs.includes(d) && existsSync(d));
+  const missing = SBIN_DIRS.filter((d) => !dirs.includes(d) && existsSync(d));
   if (missing.length) process.env.PATH = [...dirs, ...missing].join(delimiter);
 }
 

@@ -64,12 +64,12 @@ export function which(cmd) {
   return null;
 }
 
-/**
- * A system administration tool (useradd, runuser): on PATH, or in the sbin
- * folders a non-login shell's PATH (or `env -i`'s) may leave out.
- */
+/** Where system administration tools live; a non-login shell's PATH (or `env -i`'s) may leave them out. */
+export const SBIN_DIRS = ['/usr/local/sbin', '/usr/sbin', '/sbin'];
+
+/** A system administration tool (useradd, runuser): on PATH, or in SBIN_DIRS. */
 export function systemTool(cmd) {
-  return which(cmd) ?? ['/usr/local/sbin', '/usr/sbin', '/sbin'].map((d) => path.join(d, cmd)).find(isExecutable) ?? null;
+  return which(cmd) ?? SBIN_DIRS.map((d) => path.join(d, cmd)).find(isExecutable) ?? null;
 }
 
 function isExecutable(p) {
