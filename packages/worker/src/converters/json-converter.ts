@@ -487,9 +487,10 @@ export class JsonConverter implements Converter {
     if (!this.schemasEnabled) {
       const plain = plainJsonString(data);
       if (plain !== undefined) return { schema: null, value: plain };
+      const text = data.toString('utf8');
+      return { schema: null, value: this.parse(text, hasLongInteger(text), false) };
     }
     const text = data.toString('utf8');
-    if (!this.schemasEnabled) return { schema: null, value: this.parse(text, hasLongInteger(text), false) };
     try {
       return this.readEnvelope(this.parse(text, false, true), text, false);
     } catch (err) {
