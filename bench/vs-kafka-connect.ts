@@ -360,8 +360,9 @@ async function dropPgRun(slot: string, publication: string): Promise<void> {
   });
 }
 
-async function pgCount(table: string): Promise<number> {
-  return withPg(async (c) => Number((await c.query(`SELECT count(*) AS n FROM ${table}`)).rows[0].n)).catch(() => 0);
+/** Rows in the table, 0 while the sink has not created it. */
+async function pgCount(c: pg.Client, table: string): Promise<number> {
+  return Number((await c.query(`SELECT count(*) AS n FROM ${table}`)).rows[0].n) || 0;
 }
 
 /** Connector configs of the pg-* pipelines, ours and Debezium's, for the same work. */
@@ -427,7 +428,11 @@ async function runOne(pipeline: Pipeline, side: Sample['side'], libs: string, ru
       const id = `bench_${tag.replace(/[^a-z0-9]/g, '_')}`;
       config = pgConfig(pipeline, java, id);
       if (pipeline === 'pg-upsert') {
-        done = async () => (await pgCount(id)) >= records;
+        // One connection polls the count for the whole run: a connection per poll forks a backend each time.
+        const poll = new pg.Client({ connectionString: PG_URL });
+        await poll.connect();
+        cleanups.push(() => poll.end());
+        done = async () => (await pgCount(poll, id).catch(() => 0)) >= records;
         cleanups.push(() => withPg((c) => c.query(`DROP TABLE IF EXISTS ${id}`)));
       } else {
         const topic = `${id}.public.${pgTable}`;
@@ -592,6 +597,7 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 main().catch(async (err) => {
   process.stderr.write(`${(err as Error).stack ?? err}\n`);
   for (const p of live) p.kill('SIGKILL');
+  if (pgTable) await withPg((c) => c.query(`DROP TABLE IF EXISTS ${pgTable}`)).catch(() => undefined);
   await backbone.close().catch(() => undefined);
   process.exit(1);
 });
